@@ -1,0 +1,67 @@
+# omadm-agent: OMA DM 1.2 client for embedded Linux gateways.
+# Run "make help" for the targets.
+
+SHELL      := /bin/bash
+GO         ?= go
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS    := -s -w -X main.version=$(VERSION)
+BIN        := bin/omadm-agent
+PKG        := ./agent/cmd/omadm-agent
+FUZZTIME   ?= 60s
+BENCHTIME  ?= 1s
+STATICCHECK_VERSION := 2026.2.2
+# Packages whose tests also run under qemu-user for 32-bit and big/little-endian targets.
+CODEC_PKGS := ./agent/syncml/... ./agent/notification/... ./agent/auth/...
+# Debian packages the tests use as real peers.
+DEB_PKGS   := libwbxml2-utils qemu-user-static socat python3-dbusmock python3-gammu dbus systemd
+export CGO_ENABLED ?= 0
+
+.PHONY: help build test test-go test-qemu cross fuzz bench lint clean deps demo
+
+help: ## show this help
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+build: ## build bin/omadm-agent for this machine (version from git describe)
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) $(PKG)
+
+deps: ## install the Debian packages the tests need (idempotent; needs root)
+	@missing=""; for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "deps: all Debian packages present"; fi
+
+test: deps test-go test-qemu ## install test peers, then run every test (host and qemu-user)
+
+test-go:
+	$(GO) test -count=1 ./...
+
+test-qemu: ## run the codec tests under qemu-user for arm, arm64 and mipsle
+	GOARCH=arm GOARM=7 $(GO) test -count=1 -exec qemu-arm-static $(CODEC_PKGS)
+	GOARCH=arm64 $(GO) test -count=1 -exec qemu-aarch64-static $(CODEC_PKGS)
+	GOARCH=mipsle GOMIPS=softfloat $(GO) test -count=1 -exec qemu-mipsel-static $(CODEC_PKGS)
+
+cross: ## static stripped binaries for linux/arm (GOARM=7), arm64 and mipsle (softfloat) in bin/
+	GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/omadm-agent-linux-arm $(PKG)
+	GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/omadm-agent-linux-arm64 $(PKG)
+	GOOS=linux GOARCH=mipsle GOMIPS=softfloat $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/omadm-agent-linux-mipsle $(PKG)
+	@ls -l bin/omadm-agent-linux-*
+
+fuzz: ## run every fuzz target for FUZZTIME each (default 60s)
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+bench: ## run every benchmark (figures go into BENCHMARKS.md)
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+lint: ## gofmt, go vet and staticcheck (pinned)
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+clean: ## remove build output
+	rm -rf bin dist
