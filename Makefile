@@ -16,7 +16,7 @@ CODEC_PKGS := ./agent/syncml/... ./agent/notification/... ./agent/auth/...
 DEB_PKGS   := libwbxml2-utils qemu-user-static socat python3-dbusmock python3-gammu dbus systemd
 export CGO_ENABLED ?= 0
 
-.PHONY: help build test test-go test-qemu cross fuzz bench lint clean deps demo
+.PHONY: help build test test-go test-qemu test-extra cross fuzz bench lint clean deps demo
 
 help: ## show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -31,7 +31,7 @@ deps: ## install the Debian packages the tests need (idempotent; needs root)
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "deps: all Debian packages present"; fi
 
-test: deps test-go test-qemu ## install test peers, then run every test (host and qemu-user)
+test: deps test-go test-qemu test-extra ## install test peers, then run every test (host and qemu-user)
 
 test-go:
 	$(GO) test -count=1 ./...
@@ -65,3 +65,8 @@ lint: ## gofmt, go vet and staticcheck (pinned)
 
 clean: ## remove build output
 	rm -rf bin dist
+
+# Component makefiles (mk/*.mk) add targets, DEB_PKGS += ..., and "test-extra: their-target".
+test-extra:
+
+-include mk/*.mk

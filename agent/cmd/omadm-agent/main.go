@@ -61,6 +61,13 @@ func commands() []command {
 		{"version", "print the version and build information", cmdVersion},
 		{"syncml", "decode or encode SyncML DM messages (XML and WBXML)", cmdSyncml},
 		{"notification", "decode, verify or encode a Package #0 notification", cmdNotification},
+		{"tree", "read and change the local DM tree: get|add|set|delete|dump URI [VALUE]", cmdTree},
+		{"bootstrap", "apply a bootstrap document (DM SyncML or CP w7) to the tree", cmdBootstrap},
+		{"ddf", "print the DDF (syncml:dmddf1.2) of the tree or a subtree", cmdDDF},
+		{"session", "run one client-initiated DM session now", cmdSession},
+		{"notify", "process a Package #0 file and run the server-initiated session", cmdNotify},
+		{"run", "run the agent daemon", cmdRun},
+		{"status", "show the agent's state (from the running daemon, or standalone)", cmdStatus},
 	}
 }
 
