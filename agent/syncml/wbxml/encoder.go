@@ -1,0 +1,424 @@
+package wbxml
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Encoder writes one WBXML document from encoding/xml tokens (the same
+// tokens an xml.Encoder would get, or an xml.Decoder produces from text).
+//
+// Element namespaces come from Name.Space, from an xmlns attribute, or are
+// inherited from the parent. Whitespace-only text next to child elements is
+// dropped; other text is written as STR_I, except text of SyncML
+// Add|Replace/Item/Data, which is written as OPAQUE like libwbxml does. A
+// DM DDF MgmtTree inside a SyncML document becomes a separate WBXML document
+// carried as OPAQUE. No string table is written. The document is buffered in
+// memory and written to w by Flush.
+type Encoder struct {
+	w        io.Writer
+	doc      Doc
+	version  byte
+	buf      []byte
+	err      error
+	stack    []encElem
+	text     []byte // pending text of the innermost element
+	tagPage  byte
+	attrPage byte
+	started  bool // header written
+	rootDone bool
+	flushed  bool
+	sub      *Encoder // embedded document in progress
+	subDepth int
+	maxDepth int
+}
+
+type encElem struct {
+	name      xml.Name
+	tagPos    int  // index of the tag byte in buf
+	content   bool // content bit set (text or child written)
+	children  bool
+	embedType bool // a MetInf Type announcing embedded (TNDS/DevInf) data was seen in this element's Meta
+}
+
+// NewEncoder returns an Encoder writing a WBXML 1.2 document of type doc to w.
+func NewEncoder(w io.Writer, doc Doc) *Encoder {
+	e := &Encoder{w: w, doc: doc, version: 0x02, maxDepth: MaxDepth}
+	if doc.t == nil {
+		e.err = fmt.Errorf("wbxml: encoder: %w: zero Doc", ErrNotEncodable)
+	}
+	return e
+}
+
+// SetVersion selects the WBXML version byte (0x01..0x03) written in the
+// header. It must be called before the first token.
+func (e *Encoder) SetVersion(v byte) error {
+	if e.started || v < 0x01 || v > 0x03 {
+		return fmt.Errorf("wbxml: encoder: %w: cannot set version 0x%02x", ErrVersion, v)
+	}
+	e.version = v
+	return nil
+}
+
+// Size returns the number of bytes produced so far.
+func (e *Encoder) Size() int {
+	n := len(e.buf)
+	if e.sub != nil {
+		n += e.sub.Size() + 6 // OPAQUE token and length, at most
+	}
+	return n + len(e.text)
+}
+
+// Bytes returns the encoded document after a successful Flush.
+func (e *Encoder) Bytes() []byte { return e.buf }
+
+func appendMb(b []byte, v uint32) []byte {
+	var tmp [5]byte
+	i := len(tmp) - 1
+	tmp[i] = byte(v & 0x7f)
+	for v >>= 7; v != 0; v >>= 7 {
+		i--
+		tmp[i] = byte(v&0x7f) | 0x80
+	}
+	return append(b, tmp[i:]...)
+}
+
+func (e *Encoder) header() {
+	e.started = true
+	e.buf = append(e.buf, e.version)
+	if e.doc.PublicID != 0 {
+		e.buf = appendMb(e.buf, e.doc.PublicID)
+		e.buf = append(e.buf, charsetUTF8, 0x00)
+		return
+	}
+	// String-table form of the public id: index 0 into a table holding the FPI.
+	e.buf = append(e.buf, 0x00, 0x00, charsetUTF8)
+	e.buf = appendMb(e.buf, uint32(len(e.doc.FPI)+1))
+	e.buf = append(e.buf, e.doc.FPI...)
+	e.buf = append(e.buf, 0)
+}
+
+func (e *Encoder) failf(format string, args ...any) error {
+	e.err = fmt.Errorf("wbxml: encoder: "+format, args...)
+	return e.err
+}
+
+// EncodeToken encodes one token. ProcInst, Directive and Comment tokens are
+// ignored, as is whitespace outside the root element.
+func (e *Encoder) EncodeToken(t xml.Token) error {
+	if e.err != nil {
+		return e.err
+	}
+	if e.flushed {
+		e.err = ErrEncoderClosed
+		return e.err
+	}
+	if e.sub != nil {
+		return e.subToken(t)
+	}
+	switch t := t.(type) {
+	case xml.StartElement:
+		return e.start(t)
+	case xml.EndElement:
+		return e.end(t)
+	case xml.CharData:
+		if len(e.stack) == 0 {
+			if len(bytes.TrimSpace(t)) != 0 {
+				return e.failf("%w: text outside the root element", ErrStructure)
+			}
+			return nil
+		}
+		e.text = append(e.text, t...)
+		return nil
+	case xml.ProcInst, xml.Directive, xml.Comment:
+		return nil
+	default:
+		return e.failf("%w: unsupported token type %T", ErrStructure, t)
+	}
+}
+
+func (e *Encoder) subToken(t xml.Token) error {
+	if err := e.sub.EncodeToken(t); err != nil {
+		e.err = err
+		return err
+	}
+	switch t.(type) {
+	case xml.StartElement:
+		e.subDepth++
+	case xml.EndElement:
+		e.subDepth--
+	}
+	if e.subDepth > 0 {
+		return nil
+	}
+	sub := e.sub
+	e.sub = nil
+	if err := sub.finish(); err != nil {
+		e.err = err
+		return err
+	}
+	e.markContent()
+	e.buf = append(e.buf, tokOpaque)
+	e.buf = appendMb(e.buf, uint32(len(sub.buf)))
+	e.buf = append(e.buf, sub.buf...)
+	return nil
+}
+
+// markContent sets the content bit of the innermost element.
+func (e *Encoder) markContent() {
+	top := &e.stack[len(e.stack)-1]
+	if !top.content {
+		top.content = true
+		e.buf[top.tagPos] |= bitContent
+	}
+}
+
+func isSpace(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return false
+		}
+	}
+	return true
+}
+
+// flushText writes the pending text of the innermost element. Whitespace-only
+// text is dropped when the element has (or is about to get) child elements.
+func (e *Encoder) flushText(beforeChild bool) {
+	if len(e.text) == 0 {
+		return
+	}
+	top := &e.stack[len(e.stack)-1]
+	if (beforeChild || top.children) && isSpace(e.text) {
+		e.text = e.text[:0]
+		return
+	}
+	e.markContent()
+	s := e.text
+	if e.doc.t.syncml && top.name.Local == "Type" && top.name.Space == NSMetInf {
+		for _, rw := range typeRewrites {
+			if string(s) == rw[0] || string(s) == rw[1] {
+				if string(s) == rw[0] {
+					s = []byte(rw[1])
+				}
+				// Meta's parent (Item or command) announces embedded data.
+				if n := len(e.stack); n >= 3 && e.stack[n-2].name.Local == "Meta" {
+					e.stack[n-3].embedType = true
+				}
+			}
+		}
+	}
+	if e.opaqueText() || bytes.IndexByte(s, 0) >= 0 {
+		e.buf = append(e.buf, tokOpaque)
+		e.buf = appendMb(e.buf, uint32(len(s)))
+		e.buf = append(e.buf, s...)
+	} else {
+		e.buf = append(e.buf, tokStrI)
+		e.buf = append(e.buf, s...)
+		e.buf = append(e.buf, 0)
+	}
+	e.text = e.text[:0]
+}
+
+// opaqueText reports whether the innermost element's text goes out as OPAQUE:
+// SyncML Data in an Item of Add or Replace, unless a Meta Type of that Item or
+// command announced embedded TNDS/DevInf content (libwbxml's choice).
+func (e *Encoder) opaqueText() bool {
+	n := len(e.stack)
+	if !e.doc.t.syncml || n < 3 {
+		return false
+	}
+	sp := e.doc.Space
+	d, item, cmd := e.stack[n-1], e.stack[n-2], e.stack[n-3]
+	if d.name.Local != "Data" || d.name.Space != sp || item.name.Local != "Item" || item.name.Space != sp || cmd.name.Space != sp {
+		return false
+	}
+	if cmd.name.Local != "Add" && cmd.name.Local != "Replace" {
+		return false
+	}
+	return !item.embedType && !cmd.embedType
+}
+
+func (e *Encoder) resolve(t xml.StartElement) xml.Name {
+	n := t.Name
+	if n.Space == "" {
+		for _, a := range t.Attr {
+			if a.Name.Space == "" && a.Name.Local == "xmlns" {
+				n.Space = a.Value
+			}
+		}
+	}
+	if n.Space == "" {
+		if len(e.stack) > 0 {
+			n.Space = e.stack[len(e.stack)-1].name.Space
+		} else {
+			n.Space = e.doc.Space
+		}
+	}
+	return n
+}
+
+func (e *Encoder) start(t xml.StartElement) error {
+	if e.rootDone {
+		return e.failf("%w: second root element <%s>", ErrStructure, t.Name.Local)
+	}
+	if len(e.stack) >= e.maxDepth {
+		return e.failf("%w", ErrDepth)
+	}
+	name := e.resolve(t)
+	if !e.started {
+		e.header()
+	}
+	if len(e.stack) > 0 {
+		e.flushText(true)
+		e.markContent()
+		e.stack[len(e.stack)-1].children = true
+		top := &e.stack[len(e.stack)-1]
+		// An element of another known document type (DM DDF inside SyncML)
+		// becomes an embedded document, as libwbxml does for TNDS.
+		if e.doc.t.syncml && name.Space == NSDMDDF12 && top.name.Space != NSDMDDF12 {
+			sub := NewEncoder(nil, DMDDF12)
+			sub.version = e.version
+			sub.maxDepth = e.maxDepth - len(e.stack)
+			e.sub, e.subDepth = sub, 0
+			return e.subToken(t)
+		}
+	}
+	ref, ok := e.doc.t.tagIdx[name]
+	if !ok {
+		return e.failf("%w: element <%s xmlns=%q> in %s", ErrNotEncodable, name.Local, name.Space, e.doc.Name)
+	}
+	if ref.page != e.tagPage {
+		e.buf = append(e.buf, tokSwitchPage, ref.page)
+		e.tagPage = ref.page
+	}
+	tagPos := len(e.buf)
+	e.buf = append(e.buf, ref.tok)
+	var err error
+	hasAttr := false
+	for _, a := range t.Attr {
+		if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
+			continue
+		}
+		if !hasAttr {
+			hasAttr = true
+			e.buf[tagPos] |= bitAttr
+		}
+		if err = e.attr(a); err != nil {
+			return err
+		}
+	}
+	if hasAttr {
+		e.buf = append(e.buf, tokEnd)
+	}
+	e.stack = append(e.stack, encElem{name: name, tagPos: tagPos})
+	return nil
+}
+
+func (e *Encoder) switchAttrPage(p byte) {
+	if p != e.attrPage {
+		e.buf = append(e.buf, tokSwitchPage, p)
+		e.attrPage = p
+	}
+}
+
+// attr encodes one attribute: the best start token (name and longest value
+// prefix; code page 0 preferred), then the rest of the value as a whole
+// value token when one matches, else as an inline string.
+func (e *Encoder) attr(a xml.Attr) error {
+	t := e.doc.t
+	if t.astart == nil {
+		return e.failf("%w: attribute %s on <%s> (%s has no attributes)", ErrNotEncodable, a.Name.Local, e.doc.Name, e.doc.Name)
+	}
+	var best *attrStart
+	for i := range t.starts {
+		s := &t.starts[i]
+		if s.name != a.Name.Local || !strings.HasPrefix(a.Value, s.prefix) {
+			continue
+		}
+		if best == nil || len(s.prefix) > len(best.prefix) {
+			best = s
+		}
+	}
+	if best == nil {
+		return e.failf("%w: attribute %s", ErrNotEncodable, a.Name.Local)
+	}
+	e.switchAttrPage(best.page)
+	e.buf = append(e.buf, best.tok)
+	rest := a.Value[len(best.prefix):]
+	if rest == "" {
+		return nil
+	}
+	for i := range t.values {
+		v := &t.values[i]
+		if v.value == rest {
+			e.switchAttrPage(v.page)
+			e.buf = append(e.buf, v.tok)
+			return nil
+		}
+	}
+	if strings.IndexByte(rest, 0) >= 0 {
+		e.buf = append(e.buf, tokOpaque)
+		e.buf = appendMb(e.buf, uint32(len(rest)))
+		e.buf = append(e.buf, rest...)
+		return nil
+	}
+	e.buf = append(e.buf, tokStrI)
+	e.buf = append(e.buf, rest...)
+	e.buf = append(e.buf, 0)
+	return nil
+}
+
+func (e *Encoder) end(t xml.EndElement) error {
+	if len(e.stack) == 0 {
+		return e.failf("%w: </%s> without open element", ErrStructure, t.Name.Local)
+	}
+	top := e.stack[len(e.stack)-1]
+	if t.Name.Local != top.name.Local {
+		return e.failf("%w: </%s> closes <%s>", ErrStructure, t.Name.Local, top.name.Local)
+	}
+	e.flushText(false)
+	if e.stack[len(e.stack)-1].content {
+		e.buf = append(e.buf, tokEnd)
+	}
+	e.stack = e.stack[:len(e.stack)-1]
+	if len(e.stack) == 0 {
+		e.rootDone = true
+	}
+	return nil
+}
+
+func (e *Encoder) finish() error {
+	if e.err != nil {
+		return e.err
+	}
+	if len(e.stack) > 0 || e.sub != nil {
+		return fmt.Errorf("wbxml: encoder: %w: %d", ErrUnclosed, len(e.stack))
+	}
+	if !e.rootDone {
+		return fmt.Errorf("wbxml: encoder: %w: no root element", ErrStructure)
+	}
+	return nil
+}
+
+// Flush checks that the document is complete and writes it to w.
+func (e *Encoder) Flush() error {
+	if err := e.finish(); err != nil {
+		return err
+	}
+	if e.flushed {
+		return nil
+	}
+	e.flushed = true
+	if e.w == nil {
+		return nil
+	}
+	if _, err := e.w.Write(e.buf); err != nil {
+		e.err = fmt.Errorf("wbxml: encoder: %w", err)
+		return e.err
+	}
+	return nil
+}

@@ -1,0 +1,616 @@
+package wbxml
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"unicode/utf8"
+)
+
+// Global tokens (WAP-192-WBXML §7.1).
+const (
+	tokSwitchPage = 0x00
+	tokEnd        = 0x01
+	tokEntity     = 0x02
+	tokStrI       = 0x03
+	tokLiteral    = 0x04
+	tokExtI0      = 0x40
+	tokExtI2      = 0x42
+	tokPI         = 0x43
+	tokLiteralC   = 0x44
+	tokExtT0      = 0x80
+	tokExtT2      = 0x82
+	tokStrT       = 0x83
+	tokLiteralA   = 0x84
+	tokExt0       = 0xC0
+	tokExt2       = 0xC2
+	tokOpaque     = 0xC3
+	tokLiteralAC  = 0xC4
+
+	bitAttr    = 0x80
+	bitContent = 0x40
+)
+
+// Charsets (IANA MIBenum).
+const (
+	charsetUnknown = 0
+	charsetASCII   = 3
+	charsetLatin1  = 4
+	charsetUTF8    = 106
+)
+
+// MaxDepth bounds element nesting (embedded documents included).
+const MaxDepth = 64
+
+// Media types whose +xml form libwbxml rewrites to +wbxml when encoding (and
+// back when decoding) in a MetInf Type, because the Data that follows carries
+// an embedded WBXML document.
+var typeRewrites = [][2]string{
+	{"application/vnd.syncml.dmtnds+xml", "application/vnd.syncml.dmtnds+wbxml"},
+	{"application/vnd.syncml-devinf+xml", "application/vnd.syncml-devinf+wbxml"},
+}
+
+// Reader decodes one WBXML document into encoding/xml tokens. It implements
+// xml.TokenReader so xml.NewTokenDecoder(r) can unmarshal straight into
+// structs with xml tags. CharData tokens may share memory with the input: do
+// not modify them, and copy them (xml.CopyToken) to keep them past the next
+// call, as with xml.Decoder.
+type Reader struct {
+	data     []byte
+	pos      int
+	base     int // offset of data[0] in the outermost document
+	version  byte
+	pubID    uint32
+	fpi      string
+	charset  uint32
+	strtbl   []byte
+	doc      Doc
+	t        *tables
+	tagPage  byte
+	attrPage byte
+	stack    []xml.Name
+	maxDepth int
+	pendEnd  bool
+	rootSeen bool
+	done     bool
+	sub      *Reader
+	err      error
+}
+
+// NewReader parses the document header (WBXML 1.1 to 1.3, numeric or
+// string-table public id, charset, string table) and returns a Reader
+// positioned at the body. The document type is chosen from the public id.
+func NewReader(data []byte) (*Reader, error) {
+	r := &Reader{data: data, maxDepth: MaxDepth}
+	if err := r.header(nil); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// NewReaderDoc is NewReader with the document type forced (like wbxml2xml -l),
+// whatever public id the header carries.
+func NewReaderDoc(data []byte, doc Doc) (*Reader, error) {
+	if doc.t == nil {
+		return nil, &DecodeError{Field: "doc", Err: ErrPublicID}
+	}
+	r := &Reader{data: data, maxDepth: MaxDepth}
+	if err := r.header(&doc); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Version returns the WBXML version byte (0x01..0x03 for 1.1..1.3).
+func (r *Reader) Version() byte { return r.version }
+
+// PublicID returns the numeric public id, or 0 if the header used the string form.
+func (r *Reader) PublicID() uint32 { return r.pubID }
+
+// PublicIDString returns the formal public identifier of the document type.
+func (r *Reader) PublicIDString() string {
+	if r.fpi != "" {
+		return r.fpi
+	}
+	return r.doc.FPI
+}
+
+// Doc returns the document type being decoded.
+func (r *Reader) Doc() Doc { return r.doc }
+
+func (r *Reader) errAt(off int, field string, err error) error {
+	return &DecodeError{Field: field, Offset: r.base + off, Err: err}
+}
+
+// mbUint32 reads a multi-byte unsigned integer (WBXML §5.1).
+func (r *Reader) mbUint32(field string) (uint32, error) {
+	start := r.pos
+	var v uint32
+	for i := 0; i < 5; i++ {
+		if r.pos >= len(r.data) {
+			return 0, r.errAt(start, field, ErrTruncated)
+		}
+		b := r.data[r.pos]
+		r.pos++
+		if v > 0x01FFFFFF { // shifting by 7 would lose bits
+			return 0, r.errAt(start, field, ErrOverflow)
+		}
+		v = v<<7 | uint32(b&0x7f)
+		if b&0x80 == 0 {
+			return v, nil
+		}
+	}
+	return 0, r.errAt(start, field, ErrOverflow)
+}
+
+func (r *Reader) header(force *Doc) error {
+	if len(r.data) == 0 {
+		return r.errAt(0, "header.version", ErrTruncated)
+	}
+	r.version = r.data[0]
+	if r.version < 0x01 || r.version > 0x03 {
+		return r.errAt(0, "header.version", fmt.Errorf("%w: 0x%02x", ErrVersion, r.version))
+	}
+	r.pos = 1
+	id, err := r.mbUint32("header.publicid")
+	if err != nil {
+		return err
+	}
+	fpiIdx := -1
+	if id == 0 {
+		idxPos := r.pos
+		idx, err := r.mbUint32("header.publicid")
+		if err != nil {
+			return err
+		}
+		if idx > uint32(len(r.data)) {
+			return r.errAt(idxPos, "header.publicid", ErrStringTable)
+		}
+		fpiIdx = int(idx)
+	}
+	csPos := r.pos
+	r.charset, err = r.mbUint32("header.charset")
+	if err != nil {
+		return err
+	}
+	switch r.charset {
+	case charsetUnknown, charsetASCII, charsetLatin1, charsetUTF8:
+	default:
+		return r.errAt(csPos, "header.charset", fmt.Errorf("%w: MIBenum %d", ErrCharset, r.charset))
+	}
+	stPos := r.pos
+	n, err := r.mbUint32("header.strtbl")
+	if err != nil {
+		return err
+	}
+	if uint64(n) > uint64(len(r.data)-r.pos) {
+		return r.errAt(stPos, "header.strtbl", ErrTruncated)
+	}
+	r.strtbl = r.data[r.pos : r.pos+int(n)]
+	r.pos += int(n)
+	if fpiIdx >= 0 {
+		s, err := r.tableString(fpiIdx)
+		if err != nil {
+			return r.errAt(stPos, "header.publicid", err)
+		}
+		r.fpi = string(s)
+	} else {
+		r.pubID = id
+	}
+	if force != nil {
+		r.doc = *force
+	} else {
+		d, ok := docByPublicID(r.pubID, r.fpi)
+		if !ok {
+			what := r.fpi
+			if what == "" {
+				what = fmt.Sprintf("0x%X", id)
+			}
+			return r.errAt(1, "header.publicid", fmt.Errorf("%w: %s", ErrPublicID, what))
+		}
+		r.doc = d
+	}
+	r.t = r.doc.t
+	return nil
+}
+
+func (r *Reader) tableString(idx int) ([]byte, error) {
+	if idx < 0 || idx >= len(r.strtbl) {
+		return nil, fmt.Errorf("%w: index %d, table length %d", ErrStringTable, idx, len(r.strtbl))
+	}
+	end := bytes.IndexByte(r.strtbl[idx:], 0)
+	if end < 0 {
+		return nil, fmt.Errorf("%w: string at %d not terminated", ErrStringTable, idx)
+	}
+	return r.strtbl[idx : idx+end], nil
+}
+
+// inlineString reads a NUL-terminated string after STR_I.
+func (r *Reader) inlineString(field string) ([]byte, error) {
+	start := r.pos
+	end := bytes.IndexByte(r.data[r.pos:], 0)
+	if end < 0 {
+		return nil, r.errAt(start, field, ErrTruncated)
+	}
+	s := r.data[r.pos : r.pos+end]
+	r.pos += end + 1
+	return s, nil
+}
+
+func (r *Reader) text(s []byte) []byte {
+	if r.charset == charsetLatin1 {
+		return latin1ToUTF8(s)
+	}
+	return s
+}
+
+func latin1ToUTF8(s []byte) []byte {
+	ascii := true
+	for _, c := range s {
+		if c >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return s
+	}
+	out := make([]byte, 0, len(s)*2)
+	for _, c := range s {
+		out = utf8.AppendRune(out, rune(c))
+	}
+	return out
+}
+
+// stringToken reads the string of a STR_I / STR_T token at r.pos (the token
+// byte already consumed).
+func (r *Reader) stringToken(tok byte) ([]byte, error) {
+	if tok == tokStrI {
+		s, err := r.inlineString("STR_I")
+		return r.text(s), err
+	}
+	start := r.pos
+	idx, err := r.mbUint32("STR_T")
+	if err != nil {
+		return nil, err
+	}
+	if idx > uint32(len(r.strtbl)) {
+		return nil, r.errAt(start, "STR_T", ErrStringTable)
+	}
+	s, err := r.tableString(int(idx))
+	if err != nil {
+		return nil, r.errAt(start, "STR_T", err)
+	}
+	return r.text(s), nil
+}
+
+func (r *Reader) entity() ([]byte, error) {
+	start := r.pos
+	v, err := r.mbUint32("ENTITY")
+	if err != nil {
+		return nil, err
+	}
+	if v > utf8.MaxRune || (v >= 0xD800 && v <= 0xDFFF) {
+		return nil, r.errAt(start, "ENTITY", fmt.Errorf("invalid character U+%X", v))
+	}
+	return utf8.AppendRune(nil, rune(v)), nil
+}
+
+func (r *Reader) opaque() ([]byte, int, error) {
+	start := r.pos
+	n, err := r.mbUint32("OPAQUE")
+	if err != nil {
+		return nil, 0, err
+	}
+	if uint64(n) > uint64(len(r.data)-r.pos) {
+		return nil, 0, r.errAt(start, "OPAQUE", ErrTruncated)
+	}
+	b := r.data[r.pos : r.pos+int(n)]
+	off := r.pos
+	r.pos += int(n)
+	return b, off, nil
+}
+
+func (r *Reader) pop() xml.Name {
+	n := r.stack[len(r.stack)-1]
+	r.stack = r.stack[:len(r.stack)-1]
+	if len(r.stack) == 0 {
+		r.done = true
+	}
+	return n
+}
+
+func (r *Reader) fail(err error) (xml.Token, error) {
+	r.err = err
+	return nil, err
+}
+
+// inSyncMLData reports whether the innermost open element is a SyncML Data.
+func (r *Reader) inSyncMLData() bool {
+	if !r.t.syncml || len(r.stack) == 0 {
+		return false
+	}
+	n := r.stack[len(r.stack)-1]
+	return n.Local == "Data" && n.Space == r.doc.Space
+}
+
+// rewriteType turns a MetInf Type "+wbxml" back into "+xml" (libwbxml does the same).
+func (r *Reader) rewriteType(s []byte) []byte {
+	if !r.t.syncml || len(r.stack) == 0 {
+		return s
+	}
+	n := r.stack[len(r.stack)-1]
+	if n.Local != "Type" || n.Space != NSMetInf {
+		return s
+	}
+	for _, rw := range typeRewrites {
+		if string(s) == rw[1] {
+			return []byte(rw[0])
+		}
+	}
+	return s
+}
+
+// Token returns the next token: StartElement, EndElement or CharData. It
+// returns io.EOF after the root element is closed.
+func (r *Reader) Token() (xml.Token, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	for {
+		if r.sub != nil {
+			t, err := r.sub.Token()
+			if err == nil {
+				return t, nil
+			}
+			r.sub = nil
+			if err != io.EOF {
+				return r.fail(err)
+			}
+			continue
+		}
+		if r.pendEnd {
+			r.pendEnd = false
+			return xml.EndElement{Name: r.pop()}, nil
+		}
+		if r.done {
+			if r.pos < len(r.data) {
+				return r.fail(r.errAt(r.pos, "body", fmt.Errorf("%w: %d bytes after the root element", ErrStructure, len(r.data)-r.pos)))
+			}
+			r.err = io.EOF
+			return nil, io.EOF
+		}
+		if r.pos >= len(r.data) {
+			if !r.rootSeen {
+				return r.fail(r.errAt(r.pos, "body", fmt.Errorf("%w: no root element", ErrTruncated)))
+			}
+			return r.fail(r.errAt(r.pos, "body", fmt.Errorf("%w: %d elements open", ErrTruncated, len(r.stack))))
+		}
+		off := r.pos
+		b := r.data[r.pos]
+		r.pos++
+		switch b {
+		case tokSwitchPage:
+			if r.pos >= len(r.data) {
+				return r.fail(r.errAt(off, "SWITCH_PAGE", ErrTruncated))
+			}
+			r.tagPage = r.data[r.pos]
+			r.pos++
+			continue
+		case tokEnd:
+			if len(r.stack) == 0 {
+				return r.fail(r.errAt(off, "END", fmt.Errorf("%w: END without open element", ErrStructure)))
+			}
+			return xml.EndElement{Name: r.pop()}, nil
+		case tokStrI, tokStrT, tokEntity, tokOpaque:
+			if len(r.stack) == 0 {
+				return r.fail(r.errAt(off, "body", fmt.Errorf("%w: text outside the root element", ErrStructure)))
+			}
+			var s []byte
+			var err error
+			switch b {
+			case tokStrI, tokStrT:
+				s, err = r.stringToken(b)
+				if err == nil {
+					s = r.rewriteType(s)
+				}
+			case tokEntity:
+				s, err = r.entity()
+			case tokOpaque:
+				var at int
+				s, at, err = r.opaque()
+				if err == nil && r.inSyncMLData() && r.embed(s, at) {
+					continue
+				}
+			}
+			if err != nil {
+				return r.fail(err)
+			}
+			if len(s) == 0 {
+				continue
+			}
+			return xml.CharData(s), nil
+		case tokPI:
+			return r.fail(r.errAt(off, "PI", fmt.Errorf("%w: processing instructions are not supported", ErrToken)))
+		case tokExtI0, tokExtI0 + 1, tokExtI2, tokExtT0, tokExtT0 + 1, tokExtT2, tokExt0, tokExt0 + 1, tokExt2:
+			return r.fail(r.errAt(off, "EXT", fmt.Errorf("%w: extension token 0x%02X", ErrToken, b)))
+		}
+		return r.tag(off, b)
+	}
+}
+
+// embed starts decoding an embedded DM DDF document carried in an OPAQUE.
+func (r *Reader) embed(b []byte, at int) bool {
+	if len(b) < 4 || b[0] < 0x01 || b[0] > 0x03 {
+		return false
+	}
+	sub := &Reader{data: b, base: r.base + at, maxDepth: r.maxDepth - len(r.stack)}
+	if sub.header(nil) != nil || sub.doc.FPI != DMDDF12.FPI {
+		return false
+	}
+	r.sub = sub
+	return true
+}
+
+func (r *Reader) tag(off int, b byte) (xml.Token, error) {
+	if r.rootSeen && len(r.stack) == 0 {
+		return r.fail(r.errAt(off, "body", fmt.Errorf("%w: second root element", ErrStructure)))
+	}
+	if len(r.stack) >= r.maxDepth {
+		return r.fail(r.errAt(off, "tag", ErrDepth))
+	}
+	var name xml.Name
+	if b&0x3f == tokLiteral {
+		idxPos := r.pos
+		idx, err := r.mbUint32("LITERAL")
+		if err != nil {
+			return r.fail(err)
+		}
+		if idx > uint32(len(r.strtbl)) {
+			return r.fail(r.errAt(idxPos, "LITERAL", ErrStringTable))
+		}
+		s, err := r.tableString(int(idx))
+		if err != nil {
+			return r.fail(r.errAt(idxPos, "LITERAL", err))
+		}
+		if len(s) == 0 || !utf8.Valid(s) {
+			return r.fail(r.errAt(idxPos, "LITERAL", fmt.Errorf("%w: bad literal tag name", ErrStructure)))
+		}
+		name = xml.Name{Space: r.pageSpace(), Local: string(s)}
+	} else {
+		if arr := r.t.tags[r.tagPage]; arr != nil {
+			name = arr[b&0x3f]
+		}
+		if name.Local == "" {
+			return r.fail(r.errAt(off, "tag", fmt.Errorf("%w: 0x%02X on code page %d", ErrUnknownTag, b&0x3f, r.tagPage)))
+		}
+	}
+	var attrs []xml.Attr
+	if b&bitAttr != 0 {
+		var err error
+		if attrs, err = r.attributes(); err != nil {
+			return r.fail(err)
+		}
+	}
+	r.rootSeen = true
+	r.stack = append(r.stack, name)
+	if b&bitContent == 0 {
+		r.pendEnd = true
+	}
+	return xml.StartElement{Name: name, Attr: attrs}, nil
+}
+
+// pageSpace is the namespace of the current tag code page (for LITERAL tags).
+func (r *Reader) pageSpace() string {
+	if arr := r.t.tags[r.tagPage]; arr != nil {
+		for _, n := range arr {
+			if n.Local != "" {
+				return n.Space
+			}
+		}
+	}
+	return r.doc.Space
+}
+
+// attributes decodes an attribute list up to its END token.
+func (r *Reader) attributes() ([]xml.Attr, error) {
+	var attrs []xml.Attr
+	var val []byte
+	open := false
+	finish := func() {
+		if open {
+			attrs[len(attrs)-1].Value = string(val)
+			val = val[:0]
+			open = false
+		}
+	}
+	for {
+		if r.pos >= len(r.data) {
+			return nil, r.errAt(r.pos, "attribute", ErrTruncated)
+		}
+		off := r.pos
+		b := r.data[r.pos]
+		r.pos++
+		switch {
+		case b == tokSwitchPage:
+			if r.pos >= len(r.data) {
+				return nil, r.errAt(off, "SWITCH_PAGE", ErrTruncated)
+			}
+			r.attrPage = r.data[r.pos]
+			r.pos++
+		case b == tokEnd:
+			finish()
+			if len(attrs) == 0 {
+				return nil, r.errAt(off, "attribute", fmt.Errorf("%w: empty attribute list", ErrStructure))
+			}
+			return attrs, nil
+		case b == tokStrI || b == tokStrT || b == tokEntity || b == tokOpaque:
+			if !open {
+				return nil, r.errAt(off, "attribute", fmt.Errorf("%w: value without attribute start", ErrStructure))
+			}
+			var s []byte
+			var err error
+			switch b {
+			case tokEntity:
+				s, err = r.entity()
+			case tokOpaque:
+				s, _, err = r.opaque()
+			default:
+				s, err = r.stringToken(b)
+			}
+			if err != nil {
+				return nil, err
+			}
+			val = append(val, s...)
+		case b == tokLiteral:
+			finish()
+			idxPos := r.pos
+			idx, err := r.mbUint32("LITERAL")
+			if err != nil {
+				return nil, err
+			}
+			if idx > uint32(len(r.strtbl)) {
+				return nil, r.errAt(idxPos, "LITERAL", ErrStringTable)
+			}
+			s, err := r.tableString(int(idx))
+			if err != nil {
+				return nil, r.errAt(idxPos, "LITERAL", err)
+			}
+			if len(s) == 0 || !utf8.Valid(s) {
+				return nil, r.errAt(idxPos, "LITERAL", fmt.Errorf("%w: bad literal attribute name", ErrStructure))
+			}
+			attrs = append(attrs, xml.Attr{Name: xml.Name{Local: string(s)}})
+			open = true
+		case (b >= tokExtI0 && b <= tokLiteralC) || (b >= tokExtT0 && b <= tokLiteralA) || (b >= tokExt0 && b <= tokLiteralAC):
+			return nil, r.errAt(off, "attribute", fmt.Errorf("%w: 0x%02X in an attribute list", ErrToken, b))
+		case b < 0x80:
+			finish()
+			var a *attrStart
+			if arr := r.t.astart[r.attrPage]; arr != nil {
+				a = arr[b]
+			}
+			if a == nil {
+				return nil, r.errAt(off, "attribute", fmt.Errorf("%w: start 0x%02X on code page %d", ErrUnknownAttr, b, r.attrPage))
+			}
+			if len(attrs) >= 256 {
+				return nil, r.errAt(off, "attribute", fmt.Errorf("%w: too many attributes", ErrStructure))
+			}
+			attrs = append(attrs, xml.Attr{Name: xml.Name{Local: a.name}})
+			val = append(val[:0], a.prefix...)
+			open = true
+		default:
+			var v *attrValue
+			if arr := r.t.avalue[r.attrPage]; arr != nil {
+				v = arr[b-0x80]
+			}
+			if v == nil {
+				return nil, r.errAt(off, "attribute", fmt.Errorf("%w: value 0x%02X on code page %d", ErrUnknownAttr, b, r.attrPage))
+			}
+			if !open {
+				return nil, r.errAt(off, "attribute", fmt.Errorf("%w: value without attribute start", ErrStructure))
+			}
+			val = append(val, v.value...)
+		}
+	}
+}
