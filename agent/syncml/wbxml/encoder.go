@@ -22,13 +22,16 @@ type Encoder struct {
 	w        io.Writer
 	doc      Doc
 	version  byte
-	buf      []byte
+	buf      []byte // body
+	out      []byte // whole document, after finish
+	strtbl   []byte
+	lits     map[string]uint32
 	err      error
 	stack    []encElem
 	text     []byte // pending text of the innermost element
 	tagPage  byte
 	attrPage byte
-	started  bool // header written
+	started  bool // first token seen
 	rootDone bool
 	flushed  bool
 	sub      *Encoder // embedded document in progress
@@ -40,6 +43,7 @@ type encElem struct {
 	name      xml.Name
 	tagPos    int  // index of the tag byte in buf
 	content   bool // content bit set (text or child written)
+	sawText   bool // a CharData token arrived, even an empty one
 	children  bool
 	embedType bool // a MetInf Type announcing embedded (TNDS/DevInf) data was seen in this element's Meta
 }
@@ -49,6 +53,10 @@ func NewEncoder(w io.Writer, doc Doc) *Encoder {
 	e := &Encoder{w: w, doc: doc, version: 0x02, maxDepth: MaxDepth}
 	if doc.t == nil {
 		e.err = fmt.Errorf("wbxml: encoder: %w: zero Doc", ErrNotEncodable)
+	}
+	if doc.PublicID == 0 {
+		// String-table form of the public id: index 0 holds the FPI.
+		e.strtbl = append(append(e.strtbl, doc.FPI...), 0)
 	}
 	return e
 }
@@ -65,7 +73,7 @@ func (e *Encoder) SetVersion(v byte) error {
 
 // Size returns the number of bytes produced so far.
 func (e *Encoder) Size() int {
-	n := len(e.buf)
+	n := e.headerLen() + len(e.buf)
 	if e.sub != nil {
 		n += e.sub.Size() + 6 // OPAQUE token and length, at most
 	}
@@ -73,7 +81,7 @@ func (e *Encoder) Size() int {
 }
 
 // Bytes returns the encoded document after a successful Flush.
-func (e *Encoder) Bytes() []byte { return e.buf }
+func (e *Encoder) Bytes() []byte { return e.out }
 
 func appendMb(b []byte, v uint32) []byte {
 	var tmp [5]byte
@@ -86,19 +94,50 @@ func appendMb(b []byte, v uint32) []byte {
 	return append(b, tmp[i:]...)
 }
 
-func (e *Encoder) header() {
-	e.started = true
-	e.buf = append(e.buf, e.version)
+// headerLen is the size of the header with the string table so far.
+func (e *Encoder) headerLen() int {
+	n := 1 + 1 + mbLen(uint32(len(e.strtbl))) + len(e.strtbl)
 	if e.doc.PublicID != 0 {
-		e.buf = appendMb(e.buf, e.doc.PublicID)
-		e.buf = append(e.buf, charsetUTF8, 0x00)
-		return
+		n += mbLen(e.doc.PublicID)
+	} else {
+		n += 2
 	}
-	// String-table form of the public id: index 0 into a table holding the FPI.
-	e.buf = append(e.buf, 0x00, 0x00, charsetUTF8)
-	e.buf = appendMb(e.buf, uint32(len(e.doc.FPI)+1))
-	e.buf = append(e.buf, e.doc.FPI...)
-	e.buf = append(e.buf, 0)
+	return n
+}
+
+func mbLen(v uint32) int {
+	n := 1
+	for v >>= 7; v != 0; v >>= 7 {
+		n++
+	}
+	return n
+}
+
+// appendHeader appends version, public id, charset (UTF-8) and string table.
+func (e *Encoder) appendHeader(b []byte) []byte {
+	b = append(b, e.version)
+	if e.doc.PublicID != 0 {
+		b = appendMb(b, e.doc.PublicID)
+	} else {
+		b = append(b, 0x00, 0x00)
+	}
+	b = append(b, charsetUTF8)
+	b = appendMb(b, uint32(len(e.strtbl)))
+	return append(b, e.strtbl...)
+}
+
+// literal returns the string table index of an element name without a token.
+func (e *Encoder) literal(name string) uint32 {
+	if idx, ok := e.lits[name]; ok {
+		return idx
+	}
+	if e.lits == nil {
+		e.lits = map[string]uint32{}
+	}
+	idx := uint32(len(e.strtbl))
+	e.strtbl = append(append(e.strtbl, name...), 0)
+	e.lits[name] = idx
+	return idx
 }
 
 func (e *Encoder) failf(format string, args ...any) error {
@@ -132,6 +171,7 @@ func (e *Encoder) EncodeToken(t xml.Token) error {
 			return nil
 		}
 		e.text = append(e.text, t...)
+		e.stack[len(e.stack)-1].sawText = true
 		return nil
 	case xml.ProcInst, xml.Directive, xml.Comment:
 		return nil
@@ -162,8 +202,8 @@ func (e *Encoder) subToken(t xml.Token) error {
 	}
 	e.markContent()
 	e.buf = append(e.buf, tokOpaque)
-	e.buf = appendMb(e.buf, uint32(len(sub.buf)))
-	e.buf = append(e.buf, sub.buf...)
+	e.buf = appendMb(e.buf, uint32(len(sub.out)))
+	e.buf = append(e.buf, sub.out...)
 	return nil
 }
 
@@ -269,9 +309,7 @@ func (e *Encoder) start(t xml.StartElement) error {
 		return e.failf("%w", ErrDepth)
 	}
 	name := e.resolve(t)
-	if !e.started {
-		e.header()
-	}
+	e.started = true
 	if len(e.stack) > 0 {
 		e.flushText(true)
 		e.markContent()
@@ -288,8 +326,22 @@ func (e *Encoder) start(t xml.StartElement) error {
 		}
 	}
 	ref, ok := e.doc.t.tagIdx[name]
+	if !ok && e.doc.t.syncml && name.Space == e.doc.Space {
+		// A MetInf element written without its namespace (libwbxml accepts it too).
+		mi := xml.Name{Space: NSMetInf, Local: name.Local}
+		if ref, ok = e.doc.t.tagIdx[mi]; ok {
+			name = mi
+		}
+	}
+	literal := false
 	if !ok {
-		return e.failf("%w: element <%s xmlns=%q> in %s", ErrNotEncodable, name.Local, name.Space, e.doc.Name)
+		// No token: a LITERAL tag naming the element in the string table, on
+		// a code page of the element's namespace.
+		p, known := e.doc.t.spacePage[name.Space]
+		if !known {
+			return e.failf("%w: element <%s xmlns=%q> in %s", ErrNotEncodable, name.Local, name.Space, e.doc.Name)
+		}
+		ref, literal = tagRef{page: p, tok: tokLiteral}, true
 	}
 	if ref.page != e.tagPage {
 		e.buf = append(e.buf, tokSwitchPage, ref.page)
@@ -297,6 +349,9 @@ func (e *Encoder) start(t xml.StartElement) error {
 	}
 	tagPos := len(e.buf)
 	e.buf = append(e.buf, ref.tok)
+	if literal {
+		e.buf = appendMb(e.buf, e.literal(name.Local))
+	}
 	var err error
 	hasAttr := false
 	for _, a := range t.Attr {
@@ -381,6 +436,10 @@ func (e *Encoder) end(t xml.EndElement) error {
 		return e.failf("%w: </%s> closes <%s>", ErrStructure, t.Name.Local, top.name.Local)
 	}
 	e.flushText(false)
+	if e.stack[len(e.stack)-1].sawText {
+		// <Data><![CDATA[]]></Data>: libwbxml keeps the content bit, then END.
+		e.markContent()
+	}
 	if e.stack[len(e.stack)-1].content {
 		e.buf = append(e.buf, tokEnd)
 	}
@@ -401,6 +460,9 @@ func (e *Encoder) finish() error {
 	if !e.rootDone {
 		return fmt.Errorf("wbxml: encoder: %w: no root element", ErrStructure)
 	}
+	if e.out == nil {
+		e.out = append(e.appendHeader(make([]byte, 0, e.headerLen()+len(e.buf))), e.buf...)
+	}
 	return nil
 }
 
@@ -416,7 +478,7 @@ func (e *Encoder) Flush() error {
 	if e.w == nil {
 		return nil
 	}
-	if _, err := e.w.Write(e.buf); err != nil {
+	if _, err := e.w.Write(e.out); err != nil {
 		e.err = fmt.Errorf("wbxml: encoder: %w", err)
 		return e.err
 	}

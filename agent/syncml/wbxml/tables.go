@@ -258,6 +258,8 @@ type tables struct {
 	tags map[byte]*[64]xml.Name
 	// tagIdx maps a namespaced element name to its token.
 	tagIdx map[xml.Name]tagRef
+	// spacePage maps a namespace to its first code page (for LITERAL tags).
+	spacePage map[string]byte
 	// attributes (nil for documents without attributes)
 	astart map[byte]*[128]*attrStart // [page][tok] tok < 0x80
 	avalue map[byte]*[128]*attrValue // [page][tok-0x80]
@@ -286,8 +288,11 @@ type pageDef struct {
 }
 
 func buildTables(pages []pageDef) *tables {
-	t := &tables{tags: map[byte]*[64]xml.Name{}, tagIdx: map[xml.Name]tagRef{}}
+	t := &tables{tags: map[byte]*[64]xml.Name{}, tagIdx: map[xml.Name]tagRef{}, spacePage: map[string]byte{}}
 	for _, p := range pages {
+		if _, ok := t.spacePage[p.space]; !ok {
+			t.spacePage[p.space] = p.page
+		}
 		arr := t.tags[p.page]
 		if arr == nil {
 			arr = new([64]xml.Name)
