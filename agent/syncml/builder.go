@@ -28,6 +28,11 @@ type Builder struct {
 	lastPage  byte
 }
 
+var (
+	errHeaderNotStreamable = errors.New("header needs a WBXML string table (element without token?)")
+	errNotStreamable       = errors.New("command needs a WBXML string table (element without token?)")
+)
+
 // Sizes of the fixed tails.
 const (
 	xmlFinal = len("<Final/>")
@@ -47,18 +52,19 @@ func NewBuilder(enc Encoding, hdr *Header) (*Builder, error) {
 		}
 		b.buf = w.buf
 	case WBXML:
-		s, e := newWBXMLSink()
-		s.enc = &pageTracker{TokenEncoder: e}
-		openMessage(s, hdr)
-		if s.err != nil {
-			return nil, s.err
+		// The WBXML encoder hands out bytes only for a complete document:
+		// encode the message without commands and cut its tail (END of
+		// SyncML), then mark SyncBody as having content.
+		out, err := encodeWBXML(&Message{Hdr: *hdr})
+		if err != nil {
+			return nil, err
 		}
-		out := e.Bytes()
-		if !bytes.HasPrefix(out, wbxmlHeader) || len(out) == 0 {
-			return nil, &EncodeError{Field: "SyncML", Err: errors.New("unexpected WBXML header")}
+		n := len(out)
+		if !bytes.HasPrefix(out, wbxmlHeader) || n < 2 || out[n-1] != 0x01 || out[n-2] != 0x2B {
+			return nil, &EncodeError{Field: "SyncHdr", Err: errHeaderNotStreamable}
 		}
-		b.buf = append(make([]byte, 0, 4096), out...)
-		b.buf[len(b.buf)-1] |= 0x40 // SyncBody gets content
+		b.buf = append(make([]byte, 0, 4096), out[:n-1]...)
+		b.buf[n-2] |= 0x40 // SyncBody gets content
 	default:
 		return nil, fmt.Errorf("syncml: unknown encoding %v", enc)
 	}
@@ -155,7 +161,7 @@ func (b *Builder) encode(cmd *Command) ([]byte, byte, error) {
 		}
 		all := e.Bytes()
 		if !bytes.HasPrefix(all, wbxmlHeader) {
-			return nil, 0, &EncodeError{Field: cmd.Kind, Err: errors.New("unexpected WBXML header")}
+			return nil, 0, &EncodeError{Field: cmd.Kind, Err: errNotStreamable}
 		}
 		out, page = all[len(wbxmlHeader):], pt.page
 	}

@@ -201,7 +201,10 @@ func (p *parser) message() (m *Message, err error) {
 			if !hdr {
 				return nil, &DecodeError{Field: "SyncML", Offset: rootOff, Err: ErrNoSyncHdr}
 			}
-			return m, p.trailer()
+			if err := p.trailer(); err != nil {
+				return nil, err
+			}
+			return m, nil
 		}
 	}
 }
@@ -249,19 +252,19 @@ func (p *parser) header(h *Header) error {
 			var err error
 			switch t.Name.Local {
 			case "VerDTD":
-				h.VerDTD, err = p.leaf()
+				h.VerDTD, err = p.leaf("VerDTD")
 			case "VerProto":
-				h.VerProto, err = p.leaf()
+				h.VerProto, err = p.leaf("VerProto")
 			case "SessionID":
-				h.SessionID, err = p.leaf()
+				h.SessionID, err = p.leaf("SessionID")
 			case "MsgID":
-				h.MsgID, err = p.leaf()
+				h.MsgID, err = p.leaf("MsgID")
 			case "Target":
 				h.Target, err = p.location(t)
 			case "Source":
 				h.Source, err = p.location(t)
 			case "RespURI":
-				h.RespURI, err = p.leaf()
+				h.RespURI, err = p.leaf("RespURI")
 			case "NoResp":
 				h.NoResp = true
 				err = p.skip()
@@ -360,7 +363,7 @@ func (p *parser) command(start xml.StartElement) (*Command, error) {
 			switch n := t.Name.Local; n {
 			case "CmdID":
 				hasID = true
-				c.CmdID, err = p.leaf()
+				c.CmdID, err = p.leaf("CmdID")
 			case "NoResp":
 				c.NoResp = true
 				err = p.skip()
@@ -369,22 +372,22 @@ func (p *parser) command(start xml.StartElement) (*Command, error) {
 			case "Cred":
 				c.Cred, err = p.cred(t)
 			case "Correlator":
-				c.Correlator, err = p.leaf()
+				c.Correlator, err = p.leaf("Correlator")
 			case "Data":
-				c.Data, err = p.leaf()
+				c.Data, err = p.leaf("Data")
 			case "MsgRef":
-				c.MsgRef, err = p.leaf()
+				c.MsgRef, err = p.leaf("MsgRef")
 			case "CmdRef":
-				c.CmdRef, err = p.leaf()
+				c.CmdRef, err = p.leaf("CmdRef")
 			case "Cmd":
-				c.Cmd, err = p.leaf()
+				c.Cmd, err = p.leaf("Cmd")
 			case "TargetRef":
 				var s string
-				s, err = p.leaf()
+				s, err = p.leaf("TargetRef")
 				c.TargetRefs = append(c.TargetRefs, s)
 			case "SourceRef":
 				var s string
-				s, err = p.leaf()
+				s, err = p.leaf("SourceRef")
 				c.SourceRefs = append(c.SourceRefs, s)
 			case "Chal":
 				c.Chal, err = p.chal(t)
@@ -477,9 +480,9 @@ func (p *parser) location(start xml.StartElement) (*Location, error) {
 			var err error
 			switch t.Name.Local {
 			case "LocURI":
-				l.LocURI, err = p.leaf()
+				l.LocURI, err = p.leaf("LocURI")
 			case "LocName":
-				l.LocName, err = p.leaf()
+				l.LocName, err = p.leaf("LocName")
 			default:
 				var e *Element
 				e, err = p.element(t)
@@ -511,7 +514,7 @@ func (p *parser) cred(start xml.StartElement) (*Cred, error) {
 			case "Meta":
 				c.Meta, err = p.meta(t)
 			case "Data":
-				c.Data, err = p.leaf()
+				c.Data, err = p.leaf("Data")
 			default:
 				_, err = p.element(t)
 				p.note(p.elementProblem(t.Name.Local, "Cred"))
@@ -572,24 +575,24 @@ func (p *parser) metaInto(m *Meta, start xml.StartElement) error {
 			var err error
 			switch t.Name.Local {
 			case "Format":
-				m.Format, err = p.leaf()
+				m.Format, err = p.leaf("Format")
 			case "Type":
-				m.Type, err = p.leaf()
+				m.Type, err = p.leaf("Type")
 			case "Mark":
-				m.Mark, err = p.leaf()
+				m.Mark, err = p.leaf("Mark")
 			case "Size":
-				m.Size, err = p.leaf()
+				m.Size, err = p.leaf("Size")
 			case "NextNonce":
-				m.NextNonce, err = p.leaf()
+				m.NextNonce, err = p.leaf("NextNonce")
 			case "Version":
-				m.Version, err = p.leaf()
+				m.Version, err = p.leaf("Version")
 			case "MaxMsgSize":
-				m.MaxMsgSize, err = p.leaf()
+				m.MaxMsgSize, err = p.leaf("MaxMsgSize")
 			case "MaxObjSize":
-				m.MaxObjSize, err = p.leaf()
+				m.MaxObjSize, err = p.leaf("MaxObjSize")
 			case "EMI":
 				var s string
-				s, err = p.leaf()
+				s, err = p.leaf("EMI")
 				m.EMI = append(m.EMI, s)
 			case "MetInf":
 				err = p.metaInto(m, t)
@@ -609,7 +612,9 @@ func (p *parser) metaInto(m *Meta, start xml.StartElement) error {
 
 // leaf reads the text of a simple element, trimmed. Child elements are
 // skipped and noted as a problem.
-func (p *parser) leaf() (string, error) {
+func (p *parser) leaf(name string) (string, error) {
+	p.push(name)
+	defer p.pop()
 	var buf []byte
 	var s string
 	n := 0
