@@ -20,17 +20,16 @@ const (
 
 // DMAcc AppAuth/<y>/AAuthType values (OMA-TS-DM_StdObj DMAcc, protocol.md §4.1).
 const (
-	AAuthBasic       = "BASIC"
-	AAuthDigest      = "DIGEST"
-	AAuthHMAC        = "HMAC"
-	AAuthX509        = "X509"
-	AAuthSecurID     = "SECURID"
-	AAuthSafeWord    = "SAFEWORD"
-	AAuthDigipass    = "DIGIPASS"
-	AAuthHTTPBasic   = "HTTP-BASIC"
-	AAuthHTTPDigest  = "HTTP-DIGEST"
-	AAuthTransport   = "TRANSPORT"
-	aauthUnknownName = ""
+	AAuthBasic      = "BASIC"
+	AAuthDigest     = "DIGEST"
+	AAuthHMAC       = "HMAC"
+	AAuthX509       = "X509"
+	AAuthSecurID    = "SECURID"
+	AAuthSafeWord   = "SAFEWORD"
+	AAuthDigipass   = "DIGIPASS"
+	AAuthHTTPBasic  = "HTTP-BASIC"
+	AAuthHTTPDigest = "HTTP-DIGEST"
+	AAuthTransport  = "TRANSPORT"
 )
 
 // Scheme is an authentication scheme, named by a Meta/Type and/or an AAuthType.
@@ -54,7 +53,7 @@ const (
 )
 
 var schemeNames = [...]struct{ meta, aauth string }{
-	SchemeUnknown:    {"", aauthUnknownName},
+	SchemeUnknown:    {"", ""},
 	SchemeBasic:      {MetaTypeBasic, AAuthBasic},
 	SchemeMD5:        {MetaTypeMD5, AAuthDigest},
 	SchemeHMAC:       {MetaTypeMAC, AAuthHMAC},
