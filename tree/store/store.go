@@ -24,8 +24,11 @@ type Record struct {
 	VerNo    uint16
 	Value    []byte
 	// Overlay marks a record holding only the tree-kept properties (ACL,
-	// Title) of a node owned by a mounted provider.
-	Overlay bool
+	// Title) of a node owned by a mounted provider; HasACL/HasTitle say
+	// which of them are set (an overlay may set an empty ACL on purpose).
+	Overlay  bool
+	HasACL   bool
+	HasTitle bool
 }
 
 // Snapshot is the whole persisted tree.
