@@ -251,16 +251,43 @@ func (e *Encoder) flushText(beforeChild bool) {
 			}
 		}
 	}
-	if e.opaqueText() || bytes.IndexByte(s, 0) >= 0 {
+	if e.opaqueText() && !looksEmbedded(s) {
 		e.buf = append(e.buf, tokOpaque)
 		e.buf = appendMb(e.buf, uint32(len(s)))
 		e.buf = append(e.buf, s...)
 	} else {
-		e.buf = append(e.buf, tokStrI)
-		e.buf = append(e.buf, s...)
-		e.buf = append(e.buf, 0)
+		e.buf = appendString(e.buf, s)
 	}
 	e.text = e.text[:0]
+}
+
+// appendString writes text as STR_I; NUL bytes, which STR_I cannot hold,
+// become ENTITY 0.
+func appendString(b, s []byte) []byte {
+	for len(s) > 0 {
+		i := bytes.IndexByte(s, 0)
+		if i < 0 {
+			i = len(s)
+		}
+		if i > 0 {
+			b = append(b, tokStrI)
+			b = append(b, s[:i]...)
+			b = append(b, 0)
+		}
+		for i < len(s) && s[i] == 0 {
+			b = append(b, tokEntity, 0)
+			i++
+		}
+		s = s[i:]
+	}
+	return b
+}
+
+// looksEmbedded reports whether text would be read back as an embedded
+// document if written as OPAQUE in Data (then it must go out as a string).
+func looksEmbedded(s []byte) bool {
+	r := &Reader{data: s}
+	return len(s) >= 4 && s[0] >= 0x01 && s[0] <= 0x03 && r.header(nil) == nil && r.doc.FPI == DMDDF12.FPI
 }
 
 // opaqueText reports whether the innermost element's text goes out as OPAQUE:
@@ -415,15 +442,7 @@ func (e *Encoder) attr(a xml.Attr) error {
 			return nil
 		}
 	}
-	if strings.IndexByte(rest, 0) >= 0 {
-		e.buf = append(e.buf, tokOpaque)
-		e.buf = appendMb(e.buf, uint32(len(rest)))
-		e.buf = append(e.buf, rest...)
-		return nil
-	}
-	e.buf = append(e.buf, tokStrI)
-	e.buf = append(e.buf, rest...)
-	e.buf = append(e.buf, 0)
+	e.buf = appendString(e.buf, []byte(rest))
 	return nil
 }
 
