@@ -342,9 +342,10 @@ func (e *Encoder) start(t xml.StartElement) error {
 		e.markContent()
 		e.stack[len(e.stack)-1].children = true
 		top := &e.stack[len(e.stack)-1]
-		// An element of another known document type (DM DDF inside SyncML)
-		// becomes an embedded document, as libwbxml does for TNDS.
-		if e.doc.t.syncml && name.Space == NSDMDDF12 && top.name.Space != NSDMDDF12 {
+		// A DM DDF element in SyncML Data becomes an embedded document, as
+		// libwbxml does for TNDS.
+		// Elsewhere DM DDF tags go inline on page 2 (the Reader expands only Data).
+		if e.doc.t.syncml && name.Space == NSDMDDF12 && top.name.Local == "Data" && top.name.Space == e.doc.Space {
 			sub := NewEncoder(nil, DMDDF12)
 			sub.version = e.version
 			sub.maxDepth = e.maxDepth - len(e.stack)
