@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"slices"
 	"unicode/utf8"
 )
 
@@ -65,6 +66,7 @@ type Reader struct {
 	fpi      string
 	charset  uint32
 	strtbl   []byte
+	nuls     []int // positions of the NULs in strtbl, built on first use
 	doc      Doc
 	t        *tables
 	tagPage  byte
@@ -219,11 +221,21 @@ func (r *Reader) tableString(idx int) ([]byte, error) {
 	if idx < 0 || idx >= len(r.strtbl) {
 		return nil, fmt.Errorf("%w: index %d, table length %d", ErrStringTable, idx, len(r.strtbl))
 	}
-	end := bytes.IndexByte(r.strtbl[idx:], 0)
-	if end < 0 {
+	// A sorted list of NUL positions keeps hostile documents (many STR_T into
+	// a long unterminated table) linear.
+	if r.nuls == nil {
+		r.nuls = make([]int, 0, 8)
+		for i, c := range r.strtbl {
+			if c == 0 {
+				r.nuls = append(r.nuls, i)
+			}
+		}
+	}
+	k, _ := slices.BinarySearch(r.nuls, idx)
+	if k == len(r.nuls) {
 		return nil, fmt.Errorf("%w: string at %d not terminated", ErrStringTable, idx)
 	}
-	return r.strtbl[idx : idx+end], nil
+	return r.strtbl[idx:r.nuls[k]], nil
 }
 
 // inlineString reads a NUL-terminated string after STR_I.
