@@ -112,7 +112,15 @@ func (p *parser) fail(err error) error {
 	return &DecodeError{Field: field, Offset: off, Err: err}
 }
 
+// maxDepth bounds element nesting; deeper documents are rejected.
+const maxDepth = 100
+
+var errTooDeep = errors.New("elements nested too deeply")
+
 func (p *parser) next() (xml.Token, error) {
+	if len(p.path) > maxDepth {
+		return nil, &DecodeError{Field: p.path[len(p.path)-1], Offset: p.off, Err: errTooDeep}
+	}
 	p.off = p.src.InputOffset()
 	t, err := p.src.Token()
 	if err != nil {
@@ -745,6 +753,8 @@ func (p *parser) tree(start xml.StartElement) ([]byte, error) {
 func (p *parser) element(start xml.StartElement) (*Element, error) {
 	e := &Element{Name: start.Name, Attr: copyAttrs(start.Attr)}
 	var text []byte
+	p.push(start.Name.Local)
+	defer p.pop()
 	for {
 		t, err := p.next()
 		if err != nil {

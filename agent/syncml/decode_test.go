@@ -330,3 +330,18 @@ func TestCodes(t *testing.T) {
 		t.Errorf("got %v %v, want 1226", a, ok)
 	}
 }
+
+func TestDecodeDepthLimit(t *testing.T) {
+	deep := `<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr/><SyncBody>` + strings.Repeat("<Atomic><CmdID>1</CmdID>", 200) +
+		strings.Repeat("</Atomic>", 200) + `</SyncBody></SyncML>`
+	_, err := DecodeXML([]byte(deep))
+	var de *DecodeError
+	if !errors.As(err, &de) || !errors.Is(err, errTooDeep) {
+		t.Fatalf("got %v, want a DecodeError for nesting", err)
+	}
+	ok := `<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr/><SyncBody>` + strings.Repeat("<Sequence><CmdID>1</CmdID>", 20) +
+		strings.Repeat("</Sequence>", 20) + `</SyncBody></SyncML>`
+	if _, err := DecodeXML([]byte(ok)); err != nil {
+		t.Fatalf("20 levels: %v", err)
+	}
+}
