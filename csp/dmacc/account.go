@@ -10,13 +10,22 @@ import (
 	"strings"
 
 	"github.com/omadm-agent/omadm-agent/tree"
+	"github.com/omadm-agent/omadm-agent/tree/acl"
 )
 
 // Root is the URI of the DMAcc MO root.
 const Root tree.URI = "./DMAcc"
 
-// MOType is the MO identifier of a DM 1.2 account (./DMAcc/<x>).
+// MOType is the MO identifier of a DM 1.2 account (./DMAcc/<x>), set as
+// the Type of accounts this package's users create.
 const MOType = "urn:oma:mo:oma-dm-dmacc:1.0"
+
+// MOTypeW7 is the DDF name DM 1.2 bootstrap documents also use for an
+// account (TNDS DDFName "org.openmobilealliance/1.0/w7").
+const MOTypeW7 = "org.openmobilealliance/1.0/w7"
+
+// OriginNode is the leaf under an account that records its origin.
+const OriginNode = "Ext/Origin"
 
 // Authentication levels (AAuthLevel).
 const (
@@ -377,15 +386,14 @@ func validLevel(s string) bool {
 }
 
 // CheckServerID reports whether id can be a ServerID: non-empty, printable
-// and usable in an ACL (no '=', '&', '+', '*' or white space).
+// and usable in an ACL (tree/acl.ValidServerID: no '=', '&', '+', '*' or
+// white space).
 func CheckServerID(id string) error {
 	if id == "" {
 		return errors.New("empty ServerID")
 	}
-	for _, r := range id {
-		if r <= ' ' || r == 0x7f || strings.ContainsRune("=&+*", r) {
-			return fmt.Errorf("ServerID %q contains %q, not usable in an ACL", id, r)
-		}
+	if !acl.ValidServerID(id) {
+		return fmt.Errorf("ServerID %q is not usable in an ACL", id)
 	}
 	return nil
 }
@@ -408,4 +416,68 @@ func serverURL(addr, port string) (string, error) {
 		return pu.String(), nil
 	}
 	return addr, nil
+}
+
+// Check reads and validates the account at node (e.g. "./DMAcc/1"): AppID
+// w7, a ServerID usable in ACLs and unique across ./DMAcc, an AppAddr with a
+// valid http(s) URL, AAuthLevel/AAuthType from their value sets, AAuthPref a
+// valid type. Problems are returned as one *InvalidError. Called with a ctx
+// of a tree transaction, it sees the uncommitted state (bootstrap uses this to
+// refuse a document before committing it).
+func (s *Store) Check(ctx context.Context, node string) (Account, error) {
+	u, _, err := tree.ParseURI(node, tree.Limits{})
+	if err != nil {
+		return Account{}, fmt.Errorf("dmacc: %w", err)
+	}
+	r := reader{t: s.t}
+	a, verrs, err := r.account(ctx, u)
+	if err != nil {
+		return a, err
+	}
+	if a.ServerID != "" {
+		names, _, err := r.children(ctx, Root)
+		if err != nil {
+			return a, err
+		}
+		for _, seg := range names {
+			o := Root.ChildSeg(seg)
+			if o == u {
+				continue
+			}
+			sid, _, err := r.str(ctx, o.Child("ServerID"))
+			if err != nil {
+				return a, err
+			}
+			if sid == a.ServerID {
+				verrs = append(verrs, fmt.Errorf("ServerID %q already used by %s", sid, o))
+			}
+		}
+	}
+	if len(verrs) > 0 {
+		return a, &InvalidError{Node: string(u), Errs: verrs}
+	}
+	return a, nil
+}
+
+// Nodes returns the URIs of the account nodes under ./DMAcc (valid or not).
+func (s *Store) Nodes(ctx context.Context) ([]string, error) {
+	names, _, err := reader{t: s.t}.children(ctx, Root)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(names))
+	for i, seg := range names {
+		out[i] = string(Root.ChildSeg(seg))
+	}
+	return out, nil
+}
+
+// Origin returns the recorded origin of the account at node ("" if none).
+func (s *Store) Origin(ctx context.Context, node string) (string, error) {
+	u, _, err := tree.ParseURI(node+"/"+OriginNode, tree.Limits{})
+	if err != nil {
+		return "", fmt.Errorf("dmacc: %w", err)
+	}
+	v, _, err := reader{t: s.t}.str(ctx, u)
+	return v, err
 }
