@@ -1,0 +1,267 @@
+package config
+
+import (
+	"log/slog"
+	"path/filepath"
+	"time"
+)
+
+// Config is the agent's whole configuration. The zero value is not useful:
+// start from [Default] (Load and Parse do).
+//
+// Struct tags: `toml:"name"` is the key in the file; `reload:"live"` marks a
+// field the daemon applies without a restart (see [Diff]). Every field
+// without that tag needs a restart.
+type Config struct {
+	Agent     Agent     `toml:"agent"`
+	Device    Device    `toml:"device"`
+	Modem     Modem     `toml:"modem"`
+	Transport Transport `toml:"transport"`
+	Push      Push      `toml:"push"`
+	UI        UI        `toml:"ui"`
+	DBus      DBus      `toml:"dbus"`
+	Bootstrap Bootstrap `toml:"bootstrap"`
+	// Servers holds the per-ServerID poll schedules ([[server]] tables).
+	// Drop-ins merge entries by server_id. Accounts themselves are not
+	// configuration: they live in the DM tree (./DMAcc).
+	Servers []Server `toml:"server" reload:"live"`
+}
+
+// Agent is the [agent] table: the daemon itself.
+type Agent struct {
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `toml:"log_level" reload:"live"`
+	// StateDir holds the tree, the outbox and the nonces (0700).
+	StateDir string `toml:"state_dir"`
+	// SpoolDir holds pushes and alerts waiting for a session; "" means
+	// <state_dir>/spool (see [Agent.Spool]).
+	SpoolDir string `toml:"spool_dir"`
+	// SessionDeadline bounds one whole DM session, all packages included.
+	SessionDeadline time.Duration `toml:"session_deadline"`
+	// RecordDir, if set, receives a record of every session (messages
+	// with credentials masked). "" disables recording.
+	RecordDir string `toml:"record_dir"`
+}
+
+// Device is the [device] table: overrides for ./DevInfo and ./DevDetail.
+// An empty string means "detect" (from the modem, /etc/os-release, DMI).
+type Device struct {
+	DevID        string `toml:"dev_id"` // e.g. "IMEI:490154203237518"
+	Manufacturer string `toml:"manufacturer"`
+	Model        string `toml:"model"`
+	DMVersion    string `toml:"dm_version"`
+	Lang         string `toml:"lang"`
+	DevType      string `toml:"dev_type"`
+	OEM          string `toml:"oem"`
+	HWVersion    string `toml:"hw_version"`
+	FWVersion    string `toml:"fw_version"`
+	SWVersion    string `toml:"sw_version"`
+}
+
+// Modem is the [modem] table: the AT port that receives WAP pushes.
+type Modem struct {
+	Enabled bool `toml:"enabled"`
+	// Device is the tty, preferably a stable /dev/serial/by-id/ path.
+	Device string `toml:"device"`
+	Baud   int    `toml:"baud"`
+	// SimPINFile names a file (0600) holding the SIM PIN. The PIN itself
+	// is never configuration.
+	SimPINFile string `toml:"sim_pin_file"`
+	// Coexistence leaves pushes addressed to ServerIDs this agent does not
+	// know on the modem, for the modem's own DM client.
+	Coexistence bool `toml:"coexistence"`
+}
+
+// Transport is the [transport] table: HTTP(S) to the DM server, and the
+// connection retry schedule of the w7 application characteristic
+// (CONNRETRYFREQ, INITIALBACKOFFTIME, MAXBACKOFFTIME); see [Transport.Backoff].
+type Transport struct {
+	Encoding   string   `toml:"encoding"` // wbxml or xml
+	CAFile     string   `toml:"ca_file"`  // "" = system roots
+	ClientCert string   `toml:"client_cert"`
+	ClientKey  string   `toml:"client_key"`
+	PinSHA256  []string `toml:"pin_sha256"` // SHA-256 of the server's SubjectPublicKeyInfo, base64 or hex
+	Proxy      string   `toml:"proxy"`      // http://, https:// or socks5:// URL; "" = none
+
+	ConnectTimeout time.Duration `toml:"connect_timeout"`
+	RequestTimeout time.Duration `toml:"request_timeout"`
+	MaxMsgSize     int           `toml:"max_msg_size"`
+	MaxObjSize     int           `toml:"max_obj_size"`
+
+	ConnRetryFreq  int           `toml:"conn_retry_freq" reload:"live"`
+	InitialBackoff time.Duration `toml:"initial_backoff" reload:"live"`
+	MaxBackoff     time.Duration `toml:"max_backoff" reload:"live"`
+}
+
+// Push is the [push] table: Package #0 notifications and WAP push bootstrap.
+type Push struct {
+	// ReplayWindow: a notification whose digest was already seen within
+	// this window is dropped. 0 disables the check.
+	ReplayWindow time.Duration `toml:"replay_window"`
+	// RateLimit is the most notifications accepted per minute; 0 = no limit.
+	RateLimit int `toml:"rate_limit"`
+	// UserPINFile names a file holding the USERPIN for WAP push bootstrap.
+	UserPINFile string `toml:"user_pin_file"`
+	// UIUserInteraction is what to do with a notification whose ui-mode is
+	// 3 (user interaction): "ui" applies the [ui] policy, "background" runs
+	// the session as if ui-mode were background, "reject" ignores it.
+	UIUserInteraction string `toml:"ui_user_interaction" reload:"live"`
+}
+
+// UI is the [ui] table: answers to server UI alerts (1100-1104) on a device
+// that usually has no screen.
+type UI struct {
+	// Confirm answers Alert 1101 (confirmation): accept, reject or ask
+	// (forward to a UI agent over D-Bus and wait AskTimeout).
+	Confirm string `toml:"confirm" reload:"live"`
+	// Input answers Alerts 1102-1104 (text input, single and multiple
+	// choice): "default" (the server's DR default), reject or ask.
+	Input string `toml:"input" reload:"live"`
+	// AskTimeout bounds a question forwarded to a UI agent.
+	AskTimeout time.Duration `toml:"ask_timeout" reload:"live"`
+	// OnTimeout is the answer when nobody replied in time: accept or reject.
+	OnTimeout string `toml:"on_timeout" reload:"live"`
+}
+
+// DBus is the [dbus] table: the control API.
+type DBus struct {
+	// ControlGroup may call the changing methods (StartSession, Reload,
+	// ProcessFile); the shipped bus policy names the same group.
+	ControlGroup string `toml:"control_group"`
+	// Bus is "system", or "session" for tests.
+	Bus string `toml:"bus"`
+}
+
+// Bootstrap is the [bootstrap] table: where the first accounts come from.
+type Bootstrap struct {
+	// FactoryFile is a bootstrap document (DM SyncML or CP w7) applied
+	// when the tree has no account. "" = none.
+	FactoryFile string `toml:"factory_file"`
+	// Smartcard is none, modem (AT+CSIM through the modem port) or pcsc.
+	Smartcard string `toml:"smartcard"`
+	// PCSCReader selects a reader by name; "" = the first with a card.
+	PCSCReader string `toml:"pcsc_reader"`
+}
+
+// Server is one [[server]] table: how often the agent opens a session to
+// one DM server on its own, modelled on the Windows DMClient Poll settings.
+// See [Server.PollDelay] for the exact schedule.
+type Server struct {
+	ServerID string `toml:"server_id"`
+	// Encoding overrides transport.encoding for this server; "" = inherit.
+	Encoding string `toml:"encoding"`
+
+	FirstInterval  time.Duration `toml:"first_interval"`
+	FirstRetries   int           `toml:"first_retries"`
+	SecondInterval time.Duration `toml:"second_interval"`
+	SecondRetries  int           `toml:"second_retries"`
+	// SteadyInterval is the interval after both phases; 0 = stop polling.
+	SteadyInterval time.Duration `toml:"steady_interval"`
+	// RetryOnFailure retries a failed poll session on the transport
+	// backoff schedule instead of waiting for the next poll.
+	RetryOnFailure bool `toml:"retry_on_failure"`
+}
+
+// Defaults that other packages may want to name.
+const (
+	DefaultPath     = "/etc/omadm-agent/agent.toml"
+	DefaultStateDir = "/var/lib/omadm-agent"
+	// MinPollInterval is the shortest non-zero poll interval accepted, to
+	// protect servers from a typo like "1s".
+	MinPollInterval = time.Minute
+)
+
+// Default returns the configuration used for every key no file sets.
+func Default() Config {
+	return Config{
+		Agent: Agent{
+			LogLevel:        "info",
+			StateDir:        DefaultStateDir,
+			SessionDeadline: 10 * time.Minute,
+		},
+		Device: Device{
+			DMVersion: "1.2",
+			Lang:      "en-US",
+			DevType:   "gateway",
+		},
+		Modem: Modem{
+			Baud:        115200,
+			Coexistence: true,
+		},
+		Transport: Transport{
+			Encoding:       "wbxml",
+			ConnectTimeout: 30 * time.Second,
+			RequestTimeout: 2 * time.Minute,
+			MaxMsgSize:     16384,
+			MaxObjSize:     1 << 20,
+			ConnRetryFreq:  3,
+			InitialBackoff: 16 * time.Second,
+			MaxBackoff:     24 * time.Hour,
+		},
+		Push: Push{
+			ReplayWindow:      time.Hour,
+			RateLimit:         6,
+			UIUserInteraction: "ui",
+		},
+		UI: UI{
+			Confirm:    "accept",
+			Input:      "default",
+			AskTimeout: 5 * time.Minute,
+			OnTimeout:  "reject",
+		},
+		DBus: DBus{
+			ControlGroup: "omadm",
+			Bus:          "system",
+		},
+		Bootstrap: Bootstrap{
+			Smartcard: "none",
+		},
+	}
+}
+
+// DefaultServer returns the values a [[server]] table starts from: no
+// polling at all until intervals are set, and retries on failure.
+func DefaultServer() Server {
+	return Server{RetryOnFailure: true}
+}
+
+// Spool returns the spool directory: SpoolDir, or <StateDir>/spool.
+func (a Agent) Spool() string {
+	if a.SpoolDir != "" {
+		return a.SpoolDir
+	}
+	return filepath.Join(a.StateDir, "spool")
+}
+
+// Level returns LogLevel as a slog.Level (info for an invalid value;
+// Validate rejects those).
+func (a Agent) Level() slog.Level {
+	switch a.LogLevel {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// Server returns the [[server]] entry for id and whether there is one.
+func (c Config) Server(id string) (Server, bool) {
+	for _, s := range c.Servers {
+		if s.ServerID == id {
+			return s, true
+		}
+	}
+	return Server{}, false
+}
+
+// EncodingFor returns the encoding to use with server id: its own
+// override, or transport.encoding.
+func (c Config) EncodingFor(id string) string {
+	if s, ok := c.Server(id); ok && s.Encoding != "" {
+		return s.Encoding
+	}
+	return c.Transport.Encoding
+}
