@@ -27,8 +27,8 @@ func bigSyncML(n, dataLen int) []byte {
 }
 
 var benchDocs = []struct {
-	name        string
-	n, dataLen  int
+	name       string
+	n, dataLen int
 }{
 	{"1000Replace", 1000, 16},
 	{"1MB", 200, 5000},

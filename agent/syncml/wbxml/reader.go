@@ -52,6 +52,11 @@ var typeRewrites = [][2]string{
 	{"application/vnd.syncml-devinf+xml", "application/vnd.syncml-devinf+wbxml"},
 }
 
+type openElem struct {
+	name xml.Name
+	end  xml.Token // boxed EndElement, shared for table tags
+}
+
 // Reader decodes one WBXML document into encoding/xml tokens. It implements
 // xml.TokenReader so xml.NewTokenDecoder(r) can unmarshal straight into
 // structs with xml tags. CharData tokens may share memory with the input: do
@@ -71,7 +76,7 @@ type Reader struct {
 	t        *tables
 	tagPage  byte
 	attrPage byte
-	stack    []xml.Name
+	stack    []openElem
 	maxDepth int
 	pendEnd  bool
 	rootSeen bool
@@ -324,13 +329,13 @@ func (r *Reader) opaque() ([]byte, int, error) {
 	return b, off, nil
 }
 
-func (r *Reader) pop() xml.Name {
+func (r *Reader) pop() xml.Token {
 	n := r.stack[len(r.stack)-1]
 	r.stack = r.stack[:len(r.stack)-1]
 	if len(r.stack) == 0 {
 		r.done = true
 	}
-	return n
+	return n.end
 }
 
 func (r *Reader) fail(err error) (xml.Token, error) {
@@ -343,7 +348,7 @@ func (r *Reader) inSyncMLData() bool {
 	if !r.t.syncml || len(r.stack) == 0 {
 		return false
 	}
-	n := r.stack[len(r.stack)-1]
+	n := r.stack[len(r.stack)-1].name
 	return n.Local == "Data" && n.Space == r.doc.Space
 }
 
@@ -352,7 +357,7 @@ func (r *Reader) rewriteType(s []byte) []byte {
 	if !r.t.syncml || len(r.stack) == 0 {
 		return s
 	}
-	n := r.stack[len(r.stack)-1]
+	n := r.stack[len(r.stack)-1].name
 	if n.Local != "Type" || n.Space != NSMetInf {
 		return s
 	}
@@ -384,7 +389,7 @@ func (r *Reader) Token() (xml.Token, error) {
 		}
 		if r.pendEnd {
 			r.pendEnd = false
-			return xml.EndElement{Name: r.pop()}, nil
+			return r.pop(), nil
 		}
 		if r.done {
 			if r.pos < len(r.data) {
@@ -414,7 +419,7 @@ func (r *Reader) Token() (xml.Token, error) {
 			if len(r.stack) == 0 {
 				return r.fail(r.errAt(off, "END", fmt.Errorf("%w: END without open element", ErrStructure)))
 			}
-			return xml.EndElement{Name: r.pop()}, nil
+			return r.pop(), nil
 		case tokStrI, tokStrT, tokEntity, tokOpaque:
 			if len(r.stack) == 0 {
 				return r.fail(r.errAt(off, "body", fmt.Errorf("%w: text outside the root element", ErrStructure)))
@@ -473,6 +478,7 @@ func (r *Reader) tag(off int, b byte) (xml.Token, error) {
 		return r.fail(r.errAt(off, "tag", ErrDepth))
 	}
 	var name xml.Name
+	var cached *tagToks
 	if b&0x3f == tokLiteral {
 		idxPos := r.pos
 		idx, err := r.mbUint32("LITERAL")
@@ -493,6 +499,7 @@ func (r *Reader) tag(off int, b byte) (xml.Token, error) {
 	} else {
 		if arr := r.t.tags[r.tagPage]; arr != nil {
 			name = arr[b&0x3f]
+			cached = &r.t.toks[r.tagPage][b&0x3f]
 		}
 		if name.Local == "" {
 			return r.fail(r.errAt(off, "tag", fmt.Errorf("%w: 0x%02X on code page %d", ErrUnknownTag, b&0x3f, r.tagPage)))
@@ -506,10 +513,16 @@ func (r *Reader) tag(off int, b byte) (xml.Token, error) {
 		}
 	}
 	r.rootSeen = true
-	r.stack = append(r.stack, name)
 	if b&bitContent == 0 {
 		r.pendEnd = true
 	}
+	// Table tags reuse boxed tokens: no allocation per element. The boxed
+	// values are never modified (a type assertion copies them out).
+	if cached != nil && attrs == nil {
+		r.stack = append(r.stack, openElem{name, cached.end})
+		return cached.start, nil
+	}
+	r.stack = append(r.stack, openElem{name, xml.EndElement{Name: name}})
 	return xml.StartElement{Name: name, Attr: attrs}, nil
 }
 

@@ -242,6 +242,10 @@ type tagRef struct {
 	page, tok byte
 }
 
+type tagToks struct {
+	start, end xml.Token
+}
+
 type attrStart struct {
 	page, tok    byte
 	name, prefix string
@@ -256,6 +260,8 @@ type attrValue struct {
 type tables struct {
 	// tags[page][tok] is the element name of a tag token (tok < 0x40).
 	tags map[byte]*[64]xml.Name
+	// toks[page][tok] holds the boxed Start/EndElement tokens of each tag.
+	toks map[byte]*[64]tagToks
 	// tagIdx maps a namespaced element name to its token.
 	tagIdx map[xml.Name]tagRef
 	// spacePage maps a namespace to its first code page (for LITERAL tags).
@@ -288,7 +294,7 @@ type pageDef struct {
 }
 
 func buildTables(pages []pageDef) *tables {
-	t := &tables{tags: map[byte]*[64]xml.Name{}, tagIdx: map[xml.Name]tagRef{}, spacePage: map[string]byte{}}
+	t := &tables{tags: map[byte]*[64]xml.Name{}, toks: map[byte]*[64]tagToks{}, tagIdx: map[xml.Name]tagRef{}, spacePage: map[string]byte{}}
 	for _, p := range pages {
 		if _, ok := t.spacePage[p.space]; !ok {
 			t.spacePage[p.space] = p.page
@@ -297,6 +303,7 @@ func buildTables(pages []pageDef) *tables {
 		if arr == nil {
 			arr = new([64]xml.Name)
 			t.tags[p.page] = arr
+			t.toks[p.page] = new([64]tagToks)
 		}
 		for i, name := range strings.Fields(p.tags) {
 			if name == "-" {
@@ -305,6 +312,7 @@ func buildTables(pages []pageDef) *tables {
 			tok := byte(0x05 + i)
 			n := xml.Name{Space: p.space, Local: name}
 			arr[tok] = n
+			t.toks[p.page][tok] = tagToks{start: xml.StartElement{Name: n}, end: xml.EndElement{Name: n}}
 			if _, dup := t.tagIdx[n]; !dup {
 				t.tagIdx[n] = tagRef{p.page, tok}
 			}
