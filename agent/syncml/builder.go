@@ -26,6 +26,8 @@ type Builder struct {
 	last      *Command
 	lastBytes []byte
 	lastPage  byte
+
+	scratch xmlWriter // reused for XML commands
 }
 
 var (
@@ -142,7 +144,9 @@ func (b *Builder) encode(cmd *Command) ([]byte, byte, error) {
 	var page byte
 	switch b.enc {
 	case XML:
-		w := &xmlWriter{stack: []xmlFrame{{space: NSSyncML12}}, buf: make([]byte, 0, 256)}
+		w := &b.scratch
+		w.buf, w.err, w.open = w.buf[:0], nil, false
+		w.stack = append(w.stack[:0], xmlFrame{space: NSSyncML12})
 		writeCommand(w, cmd)
 		if w.err != nil {
 			return nil, 0, w.err

@@ -223,3 +223,40 @@ func TestBuilderEmpty(t *testing.T) {
 		}
 	}
 }
+
+// TestSameMessageDetectsDifferences guards the comparison used by the round
+// trip, oracle and fuzz tests against being vacuous.
+func TestSameMessageDetectsDifferences(t *testing.T) {
+	base := func() *Message {
+		m, err := DecodeXML(readCorpus(t, "20_tnds_add.xml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	tests := []struct {
+		name   string
+		mutate func(m *Message)
+	}{
+		{"header", func(m *Message) { m.Hdr.MsgID = "9" }},
+		{"final", func(m *Message) { m.Final = !m.Final }},
+		{"command kind", func(m *Message) { m.Body[1].Kind = KindReplace }},
+		{"meta", func(m *Message) { m.Body[1].Items[0].Meta.Format = "chr" }},
+		{"tree", func(m *Message) {
+			m.Body[1].Items[0].Data.Tree = bytes.Replace(m.Body[1].Items[0].Data.Tree, []byte("red"), []byte("blue"), 1)
+		}},
+		{"dropped command", func(m *Message) { m.Body = m.Body[:1] }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := base()
+			tt.mutate(m)
+			if sameMessage(t, m, base()) {
+				t.Errorf("sameMessage misses a change of %s", tt.name)
+			}
+		})
+	}
+	if !sameMessage(t, base(), base()) {
+		t.Errorf("sameMessage says a message differs from itself")
+	}
+}
