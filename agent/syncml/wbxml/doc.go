@@ -26,6 +26,16 @@
 //     page 2) carried as OPAQUE; the Reader expands it back inline.
 //   - A MetInf Type "application/vnd.syncml.dmtnds+xml" (or "-devinf+xml") is
 //     written as "...+wbxml", and read back as "...+xml".
+
+//   - An element without a token is written as a LITERAL tag (its name in the
+//     string table, the only use of a string table on output); a MetInf
+//     element written without its namespace is encoded on the MetInf page.
+//
+// Deliberate differences from libwbxml: text keeps its surrounding
+// whitespace (libwbxml trims STR_I text), since DM values must arrive
+// unchanged; only whitespace-only text next to child elements is dropped.
+// Attribute values of provisioning documents use a value token only for a
+// whole value (libwbxml also splits values at tokens such as ",").
 //
 // Invariants: the Reader never panics on any input and reports problems as
 // *DecodeError with the byte offset into the outermost document; nesting is
