@@ -39,6 +39,12 @@ const (
 // requested ServerID.
 var ErrUnknownServer = errors.New("dmacc: unknown server")
 
+// ErrNoAddress is one of the problems an *InvalidError can hold: the account
+// has no AppAddr entry at all. Bootstrap accepts such an account (with a
+// warning; a server or the operator may add the address later) while
+// Accounts skips it, since no session can be opened without an address.
+var ErrNoAddress = errors.New("no AppAddr with AddrType URI and a valid URL")
+
 // Account is one DM server account read from ./DMAcc/<x> (DM 1.2 schema,
 // protocol.md §6.3).
 type Account struct {
@@ -90,6 +96,11 @@ func (e *InvalidError) Error() string {
 
 // Unwrap returns the individual problems.
 func (e *InvalidError) Unwrap() []error { return e.Errs }
+
+// OnlyNoAddress reports whether the account's only problem is ErrNoAddress.
+func (e *InvalidError) OnlyNoAddress() bool {
+	return len(e.Errs) == 1 && errors.Is(e.Errs[0], ErrNoAddress)
+}
 
 // Accounts returns every valid account under ./DMAcc in tree order. Invalid
 // accounts are skipped; they are reported in the returned error (an
@@ -307,7 +318,7 @@ func (r reader) account(ctx context.Context, u tree.URI) (a Account, verrs []err
 		a.Addr = full
 	}
 	if a.Addr == "" {
-		bad("no AppAddr with AddrType URI and a valid URL")
+		verrs = append(verrs, ErrNoAddress)
 	}
 
 	// AppAuth.
