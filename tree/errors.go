@@ -53,6 +53,8 @@ var statusOf = []struct {
 	err  error
 	code int
 }{
+	{ErrRollbackFailed, StatusAtomicRollbackErr},
+	{ErrAtomicFailed, StatusAtomicFailed},
 	{ErrAsync, StatusAccepted},
 	{ErrBadRequest, StatusBadRequest},
 	{ErrForbidden, StatusForbidden},
@@ -68,8 +70,6 @@ var statusOf = []struct {
 	{ErrNestedAtomic, StatusCommandFailed},
 	{ErrNotTransactional, StatusCommandFailed},
 	{ErrCommandFailed, StatusCommandFailed},
-	{ErrAtomicFailed, StatusAtomicFailed},
-	{ErrRollbackFailed, StatusAtomicRollbackErr},
 }
 
 // StatusCode is the one place that maps an error from this package (or a
