@@ -67,6 +67,11 @@ func (t *Tree) Atomic(ctx context.Context, fn func(ctx context.Context, tx *Txn)
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if !tx.done { // fn panicked: release the tree in its prior state
+			tx.Rollback(ctx)
+		}
+	}()
 	err = fn(tx.Context(ctx), tx)
 	if err == nil {
 		return tx.Commit(ctx)
