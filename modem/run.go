@@ -171,6 +171,7 @@ const (
 type event struct {
 	kind  evKind
 	lines []string
+	at    time.Time // arrival
 }
 
 // session is one open port. Its fields are owned by the Run goroutine; the at
@@ -186,6 +187,8 @@ type session struct {
 
 	h          Handler
 	retryArmed bool
+	initAt     time.Time // start of the last init
+	outOfSync  error // an AT command timed out: reconnect to resynchronise
 }
 
 func newSession(m *Modem, a *at.AT) *session {
@@ -200,7 +203,7 @@ func newSession(m *Modem, a *at.AT) *session {
 func (s *session) handler(kind evKind) at.InfoHandler {
 	return func(lines []string) {
 		select {
-		case s.events <- event{kind: kind, lines: lines}:
+		case s.events <- event{kind: kind, lines: lines, at: time.Now()}:
 		case <-s.done:
 		}
 	}
@@ -238,12 +241,25 @@ func (s *session) cpinHandler(lines []string) {
 }
 
 func (s *session) cmd(ctx context.Context, cmd string) ([]string, error) {
-	return s.m.command(ctx, s.a, cmd, s.m.cfg.CommandTimeout)
+	return s.cmdTimeout(ctx, cmd, s.m.cfg.CommandTimeout)
+}
+
+// cmdTimeout runs one command. After an AT timeout the answer may still
+// arrive and be taken as the answer to a later command (at matches answers
+// by order only): the session is then marked out of sync and serve
+// reconnects, rather than risk deleting the wrong message.
+func (s *session) cmdTimeout(ctx context.Context, cmd string, d time.Duration) ([]string, error) {
+	info, err := s.m.command(ctx, s.a, cmd, d)
+	if errors.Is(err, at.ErrDeadlineExceeded) {
+		s.outOfSync = err
+	}
+	return info, err
 }
 
 // init puts the modem in the state the session needs: echo off, numeric
 // errors, PDU mode, new-message routing (TS 27.005 §3.4.1).
 func (s *session) init(ctx context.Context, escape bool) error {
+	s.initAt = time.Now()
 	initDone := make(chan error, 1)
 	go func() {
 		cmds := at.WithCmds("E0", "+CMEE=1", "+CMGF=0")
@@ -301,6 +317,9 @@ func (s *session) serve(ctx context.Context, h Handler) error {
 	s.h = h
 	m := s.m
 	s.sweep(ctx)
+	if s.outOfSync != nil {
+		return fmt.Errorf("resynchronising after %w", s.outOfSync)
+	}
 	expiry := time.NewTimer(time.Hour)
 	expiry.Stop()
 	retry := time.NewTimer(time.Hour)
@@ -334,6 +353,9 @@ func (s *session) serve(ctx context.Context, h Handler) error {
 			m.wakeups.Add(1)
 			s.sweep(ctx)
 		}
+		if s.outOfSync != nil {
+			return fmt.Errorf("resynchronising after %w", s.outOfSync)
+		}
 	}
 }
 
@@ -353,6 +375,9 @@ func (s *session) onEvent(ctx context.Context, e event) error {
 		}
 		s.handle(ctx, NoIndex, e.lines[1])
 	case evReset:
+		if e.at.Before(s.initAt) {
+			return nil // RDY and +CPIN: READY of one restart: one init
+		}
 		log.Warn("modem restarted; initialising again", "line", e.lines[0])
 		if err := s.init(ctx, false); err != nil {
 			return err
@@ -394,7 +419,10 @@ func (s *session) read(ctx context.Context, idx int) {
 			return
 		}
 	}
-	// An empty slot answers OK without +CMGR (or +CMS ERROR 321).
+	// An empty slot answers OK without +CMGR (or +CMS ERROR 321). Right
+	// after a +CMTI that is suspicious (a stray OK taken as the answer):
+	// look again at the next sweep.
+	s.retryArmed = true
 }
 
 // pduAfter returns the hex PDU line following the header at info[i],
@@ -429,7 +457,7 @@ func isHex(s string) bool {
 // sweep lists every stored message (+CMGL=4: all, PDU mode) and handles the
 // WAP pushes among them.
 func (s *session) sweep(ctx context.Context) {
-	info, err := s.m.command(ctx, s.a, "+CMGL=4", 4*s.m.cfg.CommandTimeout)
+	info, err := s.cmdTimeout(ctx, "+CMGL=4", 4*s.m.cfg.CommandTimeout)
 	if err != nil {
 		s.m.log.Warn("modem: listing stored SMS failed", "err", err)
 		return

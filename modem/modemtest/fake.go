@@ -65,10 +65,25 @@ func New(dir string) (*Fake, error) {
 }
 
 func (f *Fake) plug() error {
-	ptm, pts, err := pty.Open()
+	ptm0, pts, err := pty.Open()
 	if err != nil {
 		return fmt.Errorf("pty: %w", err)
 	}
+	// A blocking master fd cannot be closed under a blocked Read (the
+	// kernel keeps the file until the read returns, so the agent would
+	// never see the hangup): use a non-blocking copy in Go's poller.
+	nfd, err := unix.Dup(int(ptm0.Fd()))
+	ptm0.Close()
+	if err != nil {
+		pts.Close()
+		return fmt.Errorf("dup pty master: %w", err)
+	}
+	if err := unix.SetNonblock(nfd, true); err != nil {
+		unix.Close(nfd)
+		pts.Close()
+		return fmt.Errorf("pty master non-blocking: %w", err)
+	}
+	ptm := os.NewFile(uintptr(nfd), "/dev/ptmx")
 	if err := makeRaw(pts); err != nil {
 		ptm.Close()
 		pts.Close()
@@ -175,9 +190,20 @@ func (f *Fake) write(ptm *os.File, s string) {
 	_, _ = ptm.Write([]byte(s))
 }
 
+// cont marks a line that continues the previous one without the leading
+// CRLF: the PDU line after +CMGR/+CMGL/+CMT headers.
+const cont = "\x01"
+
+// frame renders response lines as a V.25ter modem does: "\r\n<line>\r\n",
+// except PDU lines, which directly follow their header ("<pdu>\r\n").
 func frame(lines ...string) string {
 	var b strings.Builder
 	for _, l := range lines {
+		if pdu, ok := strings.CutPrefix(l, cont); ok {
+			b.WriteString(pdu)
+			b.WriteString("\r\n")
+			continue
+		}
 		b.WriteString("\r\n")
 		b.WriteString(l)
 		b.WriteString("\r\n")
@@ -213,9 +239,6 @@ func (f *Fake) command(ptm *os.File, line string) {
 	if echo {
 		out.WriteString(line + "\r")
 	}
-	// Info lines of +CMGR/+CMGL: header and PDU each framed as a modem does
-	// ("\r\n+CMGR: ...\r\n<pdu>\r\n"); a simple framing per line is accepted
-	// by any line reader.
 	out.WriteString(frame(resp...))
 	f.write(ptm, out.String())
 }
@@ -273,7 +296,7 @@ func (f *Fake) answer(line string) []string {
 		if !ok {
 			return []string{"+CMS ERROR: 321"}
 		}
-		resp := []string{fmt.Sprintf("+CMGR: %d,,%d", m.stat, tpduLen(m.pdu)), m.pdu, "OK"}
+		resp := []string{fmt.Sprintf("+CMGR: %d,,%d", m.stat, tpduLen(m.pdu)), cont + m.pdu, "OK"}
 		m.stat = 1
 		f.store[i] = m
 		return resp
@@ -289,7 +312,7 @@ func (f *Fake) answer(line string) []string {
 			if want != 4 && m.stat != want {
 				continue
 			}
-			resp = append(resp, fmt.Sprintf("+CMGL: %d,%d,,%d", i, m.stat, tpduLen(m.pdu)), m.pdu)
+			resp = append(resp, fmt.Sprintf("+CMGL: %d,%d,,%d", i, m.stat, tpduLen(m.pdu)), cont+m.pdu)
 			m.stat = 1
 			f.store[i] = m
 		}
@@ -356,7 +379,7 @@ func (f *Fake) Deliver(pdu string) (int, error) {
 	mt := f.mt
 	f.mu.Unlock()
 	if mt == 2 || mt == 3 {
-		return -1, f.Send(fmt.Sprintf("+CMT: ,%d", tpduLen(pdu)), pdu)
+		return -1, f.Send(fmt.Sprintf("+CMT: ,%d", tpduLen(pdu)), cont+pdu)
 	}
 	i, err := f.Store(pdu)
 	if err != nil {
