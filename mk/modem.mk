@@ -1,0 +1,8 @@
+# modem: WAP push over SMS from a serial AT modem (owner: modem helper).
+DEB_PKGS += python3-gammu socat qemu-user-static
+
+.PHONY: test-modem-qemu
+test-modem-qemu: ## run the modem tests (pty fake modem, gammu PDUs) under qemu-user for arm
+	GOARCH=arm GOARM=7 CGO_ENABLED=0 $(GO) test -count=1 -exec qemu-arm-static ./modem/...
+
+test-extra: test-modem-qemu
