@@ -1,0 +1,130 @@
+package agent
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/omadm-agent/omadm-agent/agent/notification"
+)
+
+// Source says where a trigger came from.
+type Source uint8
+
+// Trigger sources. The order is the precedence used when two triggers for
+// the same server are merged and neither is server-initiated: a local
+// request beats a bootstrap, which beats a pending alert, which beats a
+// retry, which beats a poll.
+const (
+	SourcePoll      Source = iota + 1 // the [[server]] poll schedule (or SIGUSR1)
+	SourceRetry                       // a failed session retried on the backoff schedule
+	SourceAlert                       // pending Generic Alerts in the outbox
+	SourceBootstrap                   // a new account after bootstrap
+	SourceLocal                       // D-Bus StartSession or the CLI
+	SourcePush                        // a verified Package #0 (server-initiated)
+)
+
+var sourceNames = [...]string{"", "poll", "retry", "alert", "bootstrap", "local", "push"}
+
+func (s Source) String() string {
+	if int(s) < len(sourceNames) && s != 0 {
+		return sourceNames[s]
+	}
+	return fmt.Sprintf("source(%d)", uint8(s))
+}
+
+// Trigger asks for one DM session with one server. A trigger with a
+// SessionID is server-initiated (Alert 1200, the SessionID of Package #0);
+// every other one is client-initiated (Alert 1201, a fresh SessionID).
+type Trigger struct {
+	// ID identifies the trigger for D-Bus callers ("t17"). When triggers
+	// merge, the pending one keeps its ID.
+	ID       string
+	ServerID string
+	Source   Source
+	// SessionID is the hex session id of Package #0 ("1234"); "" for a
+	// client-initiated session.
+	SessionID string
+	// Session is the SessionID the session uses, set by the agent when the
+	// session starts: SessionID for a server-initiated one, a random hex
+	// value (1..FFFF) for a client-initiated one.
+	Session string
+	// UIMode is the ui-mode of Package #0 after the [push] and [ui] policy
+	// (user-interaction may have been turned into background).
+	UIMode notification.UIMode
+	// NonceReset: the Package #0 digest matched only the resync nonce
+	// 00000000, so Package 1 must use credentials built on that nonce and
+	// fresh nonces are exchanged (OMA-TS-DM_Notification §6.2).
+	NonceReset bool
+	// Alerts: the outbox holds Generic Alerts for this server; Package 1
+	// carries them (Alert 1201 + 1226).
+	Alerts bool
+	// Merged counts the triggers folded into this one.
+	Merged int
+	// Sources is the set of sources folded into this one (bit 1<<Source).
+	Sources uint16
+	// At is when the trigger was first queued.
+	At time.Time
+}
+
+// ServerInitiated reports whether t carries a Package #0 SessionID.
+func (t Trigger) ServerInitiated() bool { return t.SessionID != "" }
+
+// String describes t for logs (no secrets in a trigger).
+func (t Trigger) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s server=%q", t.ID, t.Source, t.ServerID)
+	if t.SessionID != "" {
+		fmt.Fprintf(&b, " session=%s ui=%s", t.SessionID, t.UIMode)
+	}
+	if t.NonceReset {
+		b.WriteString(" nonce-reset")
+	}
+	if t.Alerts {
+		b.WriteString(" alerts")
+	}
+	if t.Merged > 0 {
+		fmt.Fprintf(&b, " merged=%d", t.Merged)
+	}
+	return b.String()
+}
+
+// merge folds the newer trigger n into the pending trigger p and returns the
+// result and why (for the debug log). Rules:
+//
+//   - a server-initiated trigger (with a SessionID) wins over a
+//     client-initiated one; its SessionID, UI mode and nonce-reset flag are
+//     kept whichever came first;
+//   - of two server-initiated triggers the newer SessionID wins (the server
+//     waits for that one), but the stronger UI mode is kept so a
+//     user-interaction request is never downgraded by a later background one;
+//   - of two client-initiated triggers the higher Source wins;
+//   - Alerts is ORed; ID and At of the pending trigger are kept.
+func merge(p, n Trigger) (Trigger, string) {
+	out := p
+	var why string
+	switch {
+	case p.ServerInitiated() && !n.ServerInitiated():
+		why = fmt.Sprintf("%s folded into pending server-initiated session %s", n.Source, p.SessionID)
+	case !p.ServerInitiated() && n.ServerInitiated():
+		out.Source, out.SessionID, out.UIMode, out.NonceReset = n.Source, n.SessionID, n.UIMode, n.NonceReset
+		why = fmt.Sprintf("server-initiated session %s replaces pending %s", n.SessionID, p.Source)
+	case p.ServerInitiated() && n.ServerInitiated():
+		out.SessionID, out.NonceReset = n.SessionID, n.NonceReset
+		out.UIMode = max(p.UIMode, n.UIMode)
+		if p.SessionID == n.SessionID {
+			why = "same server-initiated session " + n.SessionID
+		} else {
+			why = fmt.Sprintf("newer server-initiated session %s replaces %s", n.SessionID, p.SessionID)
+		}
+	default:
+		if n.Source > p.Source {
+			out.Source = n.Source
+		}
+		why = fmt.Sprintf("%s merged into pending %s", n.Source, p.Source)
+	}
+	out.Alerts = p.Alerts || n.Alerts
+	out.Merged = p.Merged + n.Merged + 1
+	out.Sources = p.Sources | n.Sources | 1<<n.Source
+	return out, why
+}
