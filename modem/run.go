@@ -188,7 +188,7 @@ type session struct {
 	h          Handler
 	retryArmed bool
 	initAt     time.Time // start of the last init
-	outOfSync  error // an AT command timed out: reconnect to resynchronise
+	outOfSync  error     // an AT command timed out: reconnect to resynchronise
 }
 
 func newSession(m *Modem, a *at.AT) *session {
