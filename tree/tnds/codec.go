@@ -10,6 +10,10 @@ import (
 	"github.com/omadm-agent/omadm-agent/agent/syncml/wbxml"
 )
 
+// Formats are the node formats a Format element may hold (TND §8.3.7.2).
+var Formats = map[string]bool{"b64": true, "bin": true, "bool": true, "chr": true, "int": true,
+	"node": true, "null": true, "xml": true, "date": true, "time": true, "float": true}
+
 // MaxDepth bounds node nesting on decode and encode.
 const MaxDepth = 64
 
@@ -77,8 +81,8 @@ func (n *Node) validate(depth int) error {
 	if len(n.Nodes) > 0 && n.Value != nil {
 		return fmt.Errorf("%w: node %q has both children and a Value", ErrInvalid, n.NodeName)
 	}
-	if rt := n.RTProperties; rt != nil && rt.Format != nil && rt.Format.Value == "" {
-		return fmt.Errorf("%w: node %q has an empty Format", ErrInvalid, n.NodeName)
+	if rt := n.RTProperties; rt != nil && rt.Format != nil && !Formats[rt.Format.Value] {
+		return fmt.Errorf("%w: node %q has Format %q", ErrInvalid, n.NodeName, rt.Format.Value)
 	}
 	for i := range n.Nodes {
 		if err := n.Nodes[i].validate(depth + 1); err != nil {

@@ -81,6 +81,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"value and children", "<MgmtTree><Node><NodeName>a</NodeName><Node><NodeName>b</NodeName></Node><Value>x</Value></Node></MgmtTree>", MIMEXML, ErrInvalid},
 		{"two formats", "<MgmtTree><Node><NodeName>a</NodeName><RTProperties><Format><chr/><int/></Format></RTProperties></Node></MgmtTree>", MIMEXML, ErrInvalid},
 		{"empty format", "<MgmtTree><Node><NodeName>a</NodeName><RTProperties><Format></Format></RTProperties></Node></MgmtTree>", MIMEXML, ErrInvalid},
+		{"unknown format", "<MgmtTree><Node><NodeName>a</NodeName><RTProperties><Format><chars/></Format></RTProperties></Node></MgmtTree>", MIMEXML, ErrInvalid},
 		{"bad wbxml", "\x03\x01", MIMEWBXML, ErrInvalid},
 		{"bad mime", "<MgmtTree/>", "text/plain", ErrUnsupportedMIME},
 	}
