@@ -35,7 +35,7 @@ func TestAtomicAcrossProviders(t *testing.T) {
 	tests := []struct {
 		name string
 		last func(t *testing.T) func(ctx context.Context, tx *tree.Txn) error // returns the failing last command
-		want int                                                             // status of the last command
+		want int                                                              // status of the last command
 	}{
 		{"invalid zone (400)", func(*testing.T) func(context.Context, *tree.Txn) error {
 			return func(ctx context.Context, tx *tree.Txn) error {

@@ -45,7 +45,7 @@ func setup(t *testing.T, opts ...timedate.Option) *env {
 
 func uri(leaf string) string { return string(timedate.Root.Child(leaf)) }
 
-func chr(s string) tree.Value  { return tree.Value{Data: []byte(s), Format: tree.FormatChr} }
+func chr(s string) tree.Value   { return tree.Value{Data: []byte(s), Format: tree.FormatChr} }
 func boolv(s string) tree.Value { return tree.Value{Data: []byte(s), Format: tree.FormatBool} }
 
 func (e *env) get(t *testing.T, leaf string) (tree.Item, error) {
