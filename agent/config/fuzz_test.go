@@ -64,3 +64,19 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkParseShipped parses the annotated default file (what the daemon
+// does at start and on every reload).
+func BenchmarkParseShipped(b *testing.B) {
+	data, err := os.ReadFile(shippedPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := Parse("agent.toml", bytes.NewReader(data)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
