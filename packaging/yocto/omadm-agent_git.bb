@@ -5,11 +5,9 @@ runs DM sessions over HTTPS (WBXML or XML) and exposes a D-Bus control API \
 HOMEPAGE = "https://github.com/omadm-agent/omadm-agent"
 SECTION = "admin"
 
-# The repository has no LICENSE file yet. When it has one, replace this with
-# the SPDX name and
-#   LIC_FILES_CHKSUM = "file://src/${GO_IMPORT}/LICENSE;md5=..."
-# (and "& ${GO_MOD_LICENSES}" once omadm-agent-licenses.inc is generated).
-LICENSE = "CLOSED"
+# Add "& ${GO_MOD_LICENSES}" once omadm-agent-licenses.inc is generated.
+LICENSE = "MIT"
+LIC_FILES_CHKSUM = "file://src/${GO_IMPORT}/LICENSE;md5=0de8b9f72ba4e517435966243d62a2f0"
 
 GO_IMPORT = "github.com/omadm-agent/omadm-agent"
 GO_INSTALL = "${GO_IMPORT}/agent/cmd/omadm-agent"

@@ -9,9 +9,8 @@
 OMADM_AGENT_VERSION = main
 OMADM_AGENT_SITE = https://github.com/omadm-agent/omadm-agent.git
 OMADM_AGENT_SITE_METHOD = git
-# No LICENSE file in the repository yet; set the SPDX name and
-# OMADM_AGENT_LICENSE_FILES = LICENSE when there is one.
-OMADM_AGENT_LICENSE = unknown
+OMADM_AGENT_LICENSE = MIT
+OMADM_AGENT_LICENSE_FILES = LICENSE
 
 # go.mod says "go 1.26": host-go must be 1.26 or newer.
 OMADM_AGENT_GOMOD = github.com/omadm-agent/omadm-agent
