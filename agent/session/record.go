@@ -1,0 +1,137 @@
+package session
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/omadm-agent/omadm-agent/agent/syncml"
+	"github.com/omadm-agent/omadm-agent/tree"
+)
+
+// Redacted replaces secret values in session records.
+const Redacted = "REDACTED"
+
+// recorder writes every message of a session into one directory:
+// NNNN-client.<enc>, NNNN-server.<enc> and index.log. Secrets are
+// redacted: Cred Data, Chal NextNonce, the mac of x-syncml-hmac, and Item
+// Data of secret nodes (AAuthSecret, AAuthData) in server commands.
+type recorder struct {
+	dir string
+	n   int
+	idx *os.File
+	err error
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+func newRecorder(parent, serverID, sessionID string, now time.Time) (*recorder, error) {
+	name := fmt.Sprintf("%s-%s-%s", now.UTC().Format("20060102T150405.000Z"),
+		unsafeName.ReplaceAllString(serverID, "_"), unsafeName.ReplaceAllString(sessionID, "_"))
+	dir := filepath.Join(parent, name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("session: record: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "index.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("session: record: %w", err)
+	}
+	return &recorder{dir: dir, idx: f}, nil
+}
+
+func (r *recorder) close() {
+	if r != nil && r.idx != nil {
+		r.idx.Close()
+	}
+}
+
+// write records one message. raw is the exact wire bytes; it is re-encoded
+// with secrets redacted when it decodes, else kept raw as .bin.
+func (r *recorder) write(side string, raw []byte, hmacHdr, note string) {
+	if r == nil || r.err != nil {
+		return
+	}
+	r.n++
+	ext := "bin"
+	out := raw
+	if m, enc, err := syncml.Decode(raw); err == nil {
+		redact(m)
+		if b, err := syncml.Encode(m, enc); err == nil {
+			out, ext = b, enc.String()
+		}
+	} else {
+		note = strings.TrimSpace(note + " undecodable")
+	}
+	name := fmt.Sprintf("%04d-%s.%s", r.n, side, ext)
+	if err := os.WriteFile(filepath.Join(r.dir, name), out, 0o600); err != nil {
+		r.err = err
+		return
+	}
+	line := fmt.Sprintf("%s %s %d bytes", time.Now().UTC().Format(time.RFC3339Nano), name, len(raw))
+	if hmacHdr != "" {
+		line += " " + redactHMAC(hmacHdr)
+	}
+	if note != "" {
+		line += " " + note
+	}
+	if _, err := fmt.Fprintln(r.idx, line); err != nil {
+		r.err = err
+	}
+}
+
+// note appends a free line to the index.
+func (r *recorder) note(format string, a ...any) {
+	if r == nil || r.err != nil {
+		return
+	}
+	fmt.Fprintf(r.idx, "%s # %s\n", time.Now().UTC().Format(time.RFC3339Nano), fmt.Sprintf(format, a...))
+}
+
+var macRe = regexp.MustCompile(`(?i)(mac\s*=\s*)("?)[^,"\s]*("?)`)
+
+func redactHMAC(h string) string {
+	return "x-syncml-hmac: " + macRe.ReplaceAllString(h, "${1}${2}"+Redacted+"${3}")
+}
+
+// redact removes secrets from m in place.
+func redact(m *syncml.Message) {
+	if m.Hdr.Cred != nil {
+		m.Hdr.Cred.Data = Redacted
+	}
+	var walk func(cs []*syncml.Command)
+	walk = func(cs []*syncml.Command) {
+		for _, c := range cs {
+			if c.Cred != nil {
+				c.Cred.Data = Redacted
+			}
+			if c.Chal != nil && c.Chal.Meta != nil && c.Chal.Meta.NextNonce != "" {
+				c.Chal.Meta.NextNonce = Redacted
+			}
+			for _, it := range c.Items {
+				loc := it.Target
+				if loc == nil {
+					loc = it.Source
+				}
+				if loc != nil && it.Data != nil && isSecretURI(loc.LocURI) {
+					it.Data = syncml.TextData(Redacted)
+				}
+			}
+			walk(c.Children)
+		}
+	}
+	walk(m.Body)
+}
+
+func isSecretURI(s string) bool {
+	s, _, _ = strings.Cut(s, "?")
+	s = strings.TrimSuffix(s, "/")
+	i := strings.LastIndexByte(s, '/')
+	name := s[i+1:]
+	if un, err := tree.UnescapeName(name); err == nil {
+		name = un
+	}
+	return tree.IsSecretName(name)
+}
