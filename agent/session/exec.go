@@ -353,6 +353,9 @@ func (s *session) alert(ctx context.Context, c *syncml.Command, where scope) ([]
 		}
 		st := s.status(c, resp.Status, nil)
 		for _, d := range resp.Data {
+			if code < syncml.AlertTextInput || resp.Status != codeOK {
+				break // only input and choices carry data
+			}
 			st.Items = append(st.Items, &syncml.Item{Data: syncml.TextData(d)})
 		}
 		s.log.Info("UI alert answered", "alert", int(code), "status", resp.Status)

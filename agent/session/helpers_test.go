@@ -312,3 +312,5 @@ var encodings = []struct {
 }{{"xml", true, syncml.XML}, {"wbxml", false, syncml.WBXML}}
 
 type xmlNameT = xml.Name
+
+type contextForUI = context.Context
