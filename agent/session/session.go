@@ -365,9 +365,11 @@ func stateHandle(ctx context.Context, s *session) (stateFn, error) {
 	if reauth {
 		return statePkg1, nil
 	}
-	challenged := code == 401 || code == 407
-	if m.Final && !realCmds && !challenged && len(s.queue) == 0 && s.lo == nil {
-		return nil, nil // the server closed the session
+	// A server message with Final and no command closes the session (no
+	// reply), even when we would have challenged it: nothing of it was
+	// executed, and a challenge alone would keep the session going.
+	if m.Final && !realCmds && len(s.queue) == 0 && s.lo == nil {
+		return nil, nil
 	}
 	return stateSend, nil
 }
