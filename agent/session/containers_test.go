@@ -194,7 +194,9 @@ func TestHeadlessUI(t *testing.T) {
 		}
 		return c
 	}
-	hookYes := uiFunc(func(ctx contextT, r UIRequest) (UIResponse, error) { return UIResponse{Status: 200, Data: []string{"typed"}}, nil })
+	hookYes := uiFunc(func(ctx contextT, r UIRequest) (UIResponse, error) {
+		return UIResponse{Status: 200, Data: []string{"typed"}}, nil
+	})
 	hookSlow := uiFunc(func(ctx contextT, r UIRequest) (UIResponse, error) { <-ctx.Done(); return UIResponse{}, ctx.Err() })
 	hookCancel := uiFunc(func(ctx contextT, r UIRequest) (UIResponse, error) { return UIResponse{}, ErrUICancelled })
 	tests := []struct {

@@ -2,14 +2,20 @@ package session
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/pem"
 	"encoding/xml"
 	"io"
+	"log"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -142,7 +148,9 @@ type dmServer struct {
 
 func newDMServer(t testing.TB, steps ...step) *dmServer {
 	s := &dmServer{t: t, steps: steps}
-	s.Server = httptest.NewTLSServer(http.HandlerFunc(s.handle))
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.handle))
+	s.Server.Config.ErrorLog = log.New(io.Discard, "", 0)
+	s.Server.StartTLS()
 	t.Cleanup(s.Close)
 	return s
 }
@@ -314,3 +322,18 @@ var encodings = []struct {
 type xmlNameT = xml.Name
 
 type contextForUI = context.Context
+
+type rtFunc func(*http.Request) (*http.Response, error)
+
+func (f rtFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+var netOpErr = net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+
+func pemEncode(der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}

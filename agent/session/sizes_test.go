@@ -137,11 +137,11 @@ func TestLargeObjectIn(t *testing.T) {
 	full := strings.Repeat("0123456789", 30)
 	parts := []string{full[:100], full[100:200], full[200:]}
 	tests := []struct {
-		name   string
-		msgs   [][]*syncml.Command
-		codes  [][]string // per client answer, codes for the server commands in order
-		want   string
-		alert  bool // a 1225 is expected
+		name  string
+		msgs  [][]*syncml.Command
+		codes [][]string // per client answer, codes for the server commands in order
+		want  string
+		alert bool // a 1225 is expected
 	}{
 		{
 			name: "reassembled",

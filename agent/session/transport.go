@@ -46,6 +46,9 @@ var (
 	ErrUnknownServer = errors.New("session: unknown server")
 )
 
+// errPinMismatch: the server's chain matches no configured pin (fatal).
+var errPinMismatch = errors.New("no certificate matches the pinned SPKI SHA-256")
+
 // TransportError describes a failed POST.
 type TransportError struct {
 	URL        string
@@ -128,7 +131,7 @@ func NewHTTPClient(t Transport) (*http.Client, error) {
 					}
 				}
 			}
-			return errors.New("no certificate matches the pinned SPKI SHA-256")
+			return errPinMismatch
 		}
 	}
 	proxy := http.ProxyFromEnvironment
@@ -282,7 +285,7 @@ func transientNetErr(err error) bool {
 	switch {
 	case errors.As(err, &cerr), errors.As(err, &uerr), errors.As(err, &herr), errors.As(err, &rerr):
 		return false
-	case errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled), errors.Is(err, errPinMismatch):
 		return false
 	}
 	var ue *url.Error
