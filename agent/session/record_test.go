@@ -1,0 +1,97 @@
+package session
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/omadm-agent/omadm-agent/agent/auth"
+	"github.com/omadm-agent/omadm-agent/agent/syncml"
+)
+
+func TestRecords(t *testing.T) {
+	for _, e := range encodings {
+		t.Run(e.name, func(t *testing.T) {
+			steps := []step{
+				func(n int, req *syncml.Message, r *http.Request, body []byte) reply {
+					return reply{msg: withHdr(answer(n, req, 212, true, cmd("Replace", "./DMAcc/s1/AppAuth/1/AAuthSecret", "new-secret-value")), "212", chal(auth.MetaTypeMD5, []byte("nn")))}
+				},
+				done,
+			}
+			srv := newDMServer(t, steps...)
+			f := newFixture(t, srv.URL, acct{clType: "DIGEST", clName: "dev", clSecret: "topsecret"})
+			dir := t.TempDir()
+			sum, err := f.engine(t, srv, func(c *Config) { c.XML = e.xml; c.RecordDir = dir }).Run(bg, Trigger{ServerID: testServer})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.RecordDir == "" || filepath.Dir(sum.RecordDir) != dir {
+				t.Fatalf("record dir %q not under %q", sum.RecordDir, dir)
+			}
+			ext := e.enc.String()
+			for _, name := range []string{"0001-client." + ext, "0002-server." + ext, "0003-client." + ext, "0004-server." + ext, "index.log"} {
+				p := filepath.Join(sum.RecordDir, name)
+				b, err := os.ReadFile(p)
+				if err != nil {
+					t.Errorf("%s: %v", name, err)
+					continue
+				}
+				if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
+					t.Errorf("%s: mode %v", name, fi.Mode().Perm())
+				}
+				if strings.Contains(string(b), "new-secret-value") || strings.Contains(string(b), "topsecret") || strings.Contains(string(b), b64([]byte("nn"))) {
+					t.Errorf("%s: secret not redacted", name)
+				}
+				if name == "index.log" {
+					continue
+				}
+				m, _, err := syncml.Decode(b)
+				if err != nil {
+					t.Errorf("%s: not decodable: %v", name, err)
+					continue
+				}
+				if name[:4] == "0001" && (m.Hdr.Cred == nil || m.Hdr.Cred.Data != Redacted) {
+					t.Errorf("%s: Cred not redacted: %+v", name, m.Hdr.Cred)
+				}
+			}
+		})
+	}
+}
+
+func TestRedactHMAC(t *testing.T) {
+	got := redactHMAC(`algorithm=MD5, username="dev", mac=wSbU2WfuxYLE5lR8ZWfpew==`)
+	if strings.Contains(got, "wSbU2") || !strings.Contains(got, `username="dev"`) || !strings.Contains(got, "mac="+Redacted) {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestEngineOneSessionPerServer(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{}, 2)
+	block := func(n int, req *syncml.Message, r *http.Request, body []byte) reply {
+		entered <- struct{}{}
+		<-release
+		return done(n, req, r, body)
+	}
+	srv := newDMServer(t, block, block)
+	f := newFixture(t, srv.URL, acct{})
+	eng := f.engine(t, srv, nil)
+	errs := make(chan error, 2)
+	for i := 0; i < 2; i++ {
+		go func() { _, err := eng.Run(bg, Trigger{ServerID: testServer}); errs <- err }()
+	}
+	<-entered
+	select {
+	case <-entered:
+		t.Fatal("two sessions with the same server ran at once")
+	case <-timeAfter(200):
+	}
+	close(release)
+	for i := 0; i < 2; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
