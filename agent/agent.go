@@ -106,6 +106,10 @@ type Config struct {
 	// advancing. Set it to a fraction of the watchdog interval; leave it 0
 	// without a watchdog (no idle wakeups at all).
 	Heartbeat time.Duration
+	// OnReload, if set, is called (in the agent goroutine) with the new
+	// effective configuration after a reload was applied, for the parts
+	// wired outside the agent (the session engine's UI policy).
+	OnReload func(config.Config)
 	// LoopHook, if set, is called at the top of every main loop iteration
 	// (tests: blocking it simulates a stuck loop).
 	LoopHook func(ctx context.Context)
@@ -816,6 +820,9 @@ func (a *Agent) reload() ([]string, error) {
 	}
 	a.files = src.Files
 	a.apply(ApplyLive(a.conf, nc))
+	if a.cfg.OnReload != nil {
+		a.cfg.OnReload(a.conf)
+	}
 	return keys, nil
 }
 

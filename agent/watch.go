@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -31,6 +32,11 @@ type WatchConfig struct {
 	// Debounce delays a reload after the last config file event (editors
 	// write several events); default 300ms.
 	Debounce time.Duration
+	// Ready, if set, is closed once the watches are in place and the files
+	// already in the spool were processed (or when Watch fails early).
+	Ready chan<- struct{}
+
+	markReady func()
 }
 
 // Spool file size limits.
@@ -73,6 +79,13 @@ func (a *Agent) Watch(ctx context.Context, wc WatchConfig) error {
 	if wc.Debounce <= 0 {
 		wc.Debounce = 300 * time.Millisecond
 	}
+	if wc.Ready != nil {
+		var once sync.Once
+		ready := wc.Ready
+		markReady := func() { once.Do(func() { close(ready) }) }
+		defer markReady()
+		wc.markReady = markReady
+	}
 	var spool <-chan string
 	var spoolErr <-chan error
 	if wc.SpoolDir != "" {
@@ -107,6 +120,9 @@ func (a *Agent) Watch(ctx context.Context, wc WatchConfig) error {
 		}
 		_ = w.Add(dropins) // may not exist yet; added when created
 		events, werrs = w.Events, w.Errors
+	}
+	if wc.markReady != nil {
+		wc.markReady()
 	}
 
 	var debounce *time.Timer
