@@ -519,6 +519,11 @@ func (t *Tree) replace(ctx context.Context, p Principal, u URI, v Value) error {
 		return err
 	}
 	n, m, exact := t.locate(u)
+	// A DDF that forbids Replace answers 405 without asking the provider, so
+	// a read-only leaf of an unreachable service is still 405, not 500.
+	if !p.Local && t.accessOf(u)&AccessReplace == 0 {
+		return fmt.Errorf("Replace on %s not allowed by its DDF: %w", u, ErrNotAllowed)
+	}
 	var cur Node
 	switch {
 	case m != nil:

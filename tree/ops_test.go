@@ -323,3 +323,27 @@ func TestErrorsAreTyped(t *testing.T) {
 		t.Errorf("StatusCode mapping wrong")
 	}
 }
+
+// downProvider is a provider whose backing service is unreachable: every
+// call fails the way a D-Bus CSP does when its service is missing.
+type downProvider struct{}
+
+var errServiceDown = errors.New("service down")
+
+func (downProvider) Get(context.Context, tree.URI) (tree.Node, error) { return tree.Node{}, errServiceDown }
+
+func TestReplaceReadOnlyLeafOfUnreachableProvider(t *testing.T) {
+	tr := tree.New()
+	must(t, tr.Mount("./S", downProvider{}))
+	must(t, tr.Declare(tree.Desc{Path: "./S/RO", Access: tree.AccessGet}))
+	must(t, tr.Replace(ctx, local, ".?prop=ACL", chr("Add=*&Get=*&Replace=*")))
+	err := tr.Replace(ctx, tree.Server("s1"), "./S/RO", chr("x"))
+	if got := tree.StatusCode(err); got != 405 {
+		t.Fatalf("Replace on a DDF read-only leaf of a down provider: got status %d (%v), want 405", got, err)
+	}
+	// A writable leaf still reports the provider's failure.
+	err = tr.Replace(ctx, tree.Server("s1"), "./S/RW", chr("x"))
+	if got := tree.StatusCode(err); got != 500 || !errors.Is(err, errServiceDown) {
+		t.Fatalf("Replace on a writable leaf of a down provider: got status %d (%v), want 500 wrapping the cause", got, err)
+	}
+}
