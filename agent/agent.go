@@ -569,7 +569,9 @@ func (a *Agent) drop(t Trigger, reason string) {
 	a.stats.Dropped++
 	a.stats.DropReasons[reason]++
 	a.statsMu.Unlock()
-	a.log.Debug("trigger dropped", "trigger", t.String(), "reason", reason)
+	if a.log.Enabled(context.Background(), slog.LevelDebug) {
+		a.log.Debug("trigger dropped", "trigger", t.String(), "reason", reason)
+	}
 }
 
 // enqueue is Enqueue in the agent goroutine.
@@ -618,10 +620,12 @@ func (a *Agent) enqueue(ctx context.Context, t Trigger) (Trigger, error) {
 		a.stats.Queued++
 	}
 	a.statsMu.Unlock()
-	if why != "" {
-		a.log.Debug("trigger merged", "trigger", t.String(), "into", p.ID, "reason", why)
-	} else {
-		a.log.Debug("trigger queued", "trigger", t.String())
+	if a.log.Enabled(ctx, slog.LevelDebug) {
+		if why != "" {
+			a.log.Debug("trigger merged", "trigger", t.String(), "into", p.ID, "reason", why)
+		} else {
+			a.log.Debug("trigger queued", "trigger", t.String())
+		}
 	}
 	return p, nil
 }
