@@ -73,6 +73,9 @@ type Trigger struct {
 	// Alerts are generic alerts to send in Package 1. With a Config.Outbox
 	// they are persisted there first and sent with every other pending one.
 	Alerts []tree.Alert
+	// NonceReset: the Package #0 verified only with the resync nonce
+	// 0x00000000 (Notification §6.2); our first Cred is built on it.
+	NonceReset bool
 }
 
 // Config configures an Engine. Tree and Accounts are required.

@@ -228,6 +228,9 @@ func stateSetup(ctx context.Context, s *session) (stateFn, error) {
 		}
 	}
 	s.clNonce = s.acc.Client.Nonce
+	if s.trig.NonceReset {
+		s.clNonce = []byte{0, 0, 0, 0}
+	}
 	if supportedAuth(s.acc.Server.Type) && s.acc.Server.Node != "" {
 		s.srvRequired = true
 		s.srvType = s.acc.Server.Type
