@@ -142,7 +142,7 @@ func (c *cli) runSession(ctx context.Context, t *tree.Tree, accs *dmacc.Store, s
 	if err != nil {
 		return err
 	}
-	level := slog.LevelWarn
+	level := slog.LevelError
 	if sf.verbose {
 		level = slog.LevelDebug
 	}
