@@ -393,7 +393,11 @@ func engineConfig(cfg config.Config, t *tree.Tree, accs *dmacc.Store, ob *outbox
 		Transport: session.Transport{
 			CAFile: tr.CAFile, ClientCert: tr.ClientCert, ClientKey: tr.ClientKey, PinSHA256: tr.PinSHA256,
 			Proxy: tr.Proxy, ConnectTimeout: tr.ConnectTimeout, RequestTimeout: tr.RequestTimeout,
-			ConnRetryFreq: tr.ConnRetryFreq, InitialBackoff: tr.InitialBackoff, MaxBackoff: tr.MaxBackoff,
+			// The w7 retry schedule is applied once, by the agent (a failed
+			// session is retried after Transport.Backoff without holding the
+			// server's session slot for up to max_backoff); the engine
+			// itself does not retry.
+			ConnRetryFreq: -1, InitialBackoff: tr.InitialBackoff, MaxBackoff: tr.MaxBackoff,
 		},
 		XML: tr.Encoding == "xml", Encodings: enc,
 		MaxMsgSize: tr.MaxMsgSize, MaxObjSize: tr.MaxObjSize,
