@@ -410,12 +410,10 @@ func engineConfig(cfg config.Config, t *tree.Tree, accs *dmacc.Store, ob *outbox
 type engineRunner struct{ e *session.Engine }
 
 func (r engineRunner) RunSession(ctx context.Context, t agent.Trigger) (agent.Result, error) {
-	trig := session.Trigger{ServerID: t.ServerID, Initiator: session.ClientInitiated, SessionID: t.Session}
+	trig := session.Trigger{ServerID: t.ServerID, Initiator: session.ClientInitiated, SessionID: t.Session, NonceReset: t.NonceReset}
 	if t.ServerInitiated() {
 		trig.Initiator = session.ServerInitiated
 	}
-	// TODO(session): pass t.NonceReset once session.Trigger can carry it
-	// (Pkg1 credentials on the resync nonce 00000000).
 	sum, err := r.e.Run(ctx, trig)
 	res := agent.Result{SessionID: sum.SessionID, Commands: sum.Commands, Summary: summaryLine(sum, err)}
 	switch {
