@@ -42,7 +42,7 @@ var (
 	// Alert 1223 — see ErrServerAbort).
 	ErrAborted     = errors.New("session: aborted")
 	ErrServerAbort = fmt.Errorf("%w by the server (Alert 1223)", ErrAborted)
-	// ErrBusy is not returned by Run (it waits); kept for callers that poll.
+	// ErrUnknownServer: no valid ./DMAcc account has the trigger's ServerID.
 	ErrUnknownServer = errors.New("session: unknown server")
 )
 
