@@ -16,7 +16,7 @@ CODEC_PKGS := ./agent/syncml/... ./agent/notification/... ./agent/auth/...
 DEB_PKGS   := libwbxml2-utils qemu-user-static socat python3-dbusmock python3-gammu dbus systemd
 export CGO_ENABLED ?= 0
 
-.PHONY: help build test test-go test-qemu test-extra cross fuzz bench lint clean deps demo
+.PHONY: help build test test-go test-qemu test-cross-version test-extra cross fuzz bench lint clean deps demo
 
 help: ## show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -31,7 +31,7 @@ deps: ## install the Debian packages the tests need (idempotent; needs root)
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "deps: all Debian packages present"; fi
 
-test: deps test-go test-qemu test-extra ## install test peers, then run every test (host and qemu-user)
+test: deps test-go test-qemu test-cross-version test-extra ## install test peers, then run every test (host and qemu-user)
 
 test-go:
 	$(GO) test -count=1 ./...
@@ -46,6 +46,12 @@ cross: ## static stripped binaries for linux/arm (GOARM=7), arm64 and mipsle (so
 	GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/omadm-agent-linux-arm64 $(PKG)
 	GOOS=linux GOARCH=mipsle GOMIPS=softfloat $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/omadm-agent-linux-mipsle $(PKG)
 	@ls -l bin/omadm-agent-linux-*
+
+test-cross-version: cross ## run each cross-built binary's "version" under qemu-user
+	qemu-arm-static bin/omadm-agent-linux-arm version | grep -q ' linux/arm '
+	qemu-aarch64-static bin/omadm-agent-linux-arm64 version | grep -q ' linux/arm64 '
+	qemu-mipsel-static bin/omadm-agent-linux-mipsle version | grep -q ' linux/mipsle '
+	@for b in bin/omadm-agent-linux-*; do printf '%s: ' $$b; qemu-$$(case $$b in *arm64) echo aarch64;; *arm) echo arm;; *mipsle) echo mipsel;; esac)-static $$b version; done
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 60s)
 	@set -e; for pkg in $$($(GO) list ./...); do \
