@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+
+	"github.com/omadm-agent/omadm-agent/agent/syncml/wbxml"
 )
 
 // Builder assembles an outgoing message command by command and always knows
@@ -28,6 +30,7 @@ type Builder struct {
 	lastPage  byte
 
 	scratch xmlWriter // reused for XML commands
+	wsink   tokenSink // reused for WBXML commands, with its encoder
 }
 
 var (
@@ -153,21 +156,28 @@ func (b *Builder) encode(cmd *Command) ([]byte, byte, error) {
 		}
 		out = w.buf
 	case WBXML:
-		s, e := newWBXMLSink()
-		pt := &pageTracker{TokenEncoder: e}
-		s.enc = pt
+		// Each command is encoded as the body of a document of its own,
+		// starting on code page 0, by one reused encoder; its bytes are
+		// valid until the next encode.
+		s := &b.wsink
+		if s.w == nil {
+			s.w = wbxml.NewEncoder(nil, wbxml.SyncML12)
+		} else {
+			s.w.Reset(nil)
+		}
+		s.stack, s.err = s.stack[:0], nil
 		writeCommand(s, cmd)
 		if s.err != nil {
 			return nil, 0, s.err
 		}
-		if err := e.Flush(); err != nil {
+		body, err := s.w.Body()
+		if err != nil {
+			if errors.Is(err, wbxml.ErrStringTable) {
+				err = errNotStreamable
+			}
 			return nil, 0, &EncodeError{Field: cmd.Kind, Err: err}
 		}
-		all := e.Bytes()
-		if !bytes.HasPrefix(all, wbxmlHeader) {
-			return nil, 0, &EncodeError{Field: cmd.Kind, Err: errNotStreamable}
-		}
-		out, page = all[len(wbxmlHeader):], pt.page
+		out, page = body, s.w.CodePage()
 	}
 	b.last, b.lastBytes, b.lastPage = cmd, out, page
 	return out, page, nil

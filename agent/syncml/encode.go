@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/omadm-agent/omadm-agent/agent/syncml/wbxml"
 )
 
 // TokenEncoder receives the tokens of an encoded message. *xml.Encoder and
@@ -69,21 +71,25 @@ func MarshalTokens(m *Message, enc TokenEncoder) error {
 	return enc.Flush()
 }
 
-// tokenSink adapts a TokenEncoder to sink.
+// tokenSink adapts a TokenEncoder to sink. With w set, it drives the WBXML
+// encoder through its unboxed methods instead (same tokens, same bytes).
 type tokenSink struct {
 	enc   TokenEncoder
+	w     *wbxml.Encoder
 	stack []xml.Name
 	err   error
-	// opaqueToken, when set, turns Item Data text into a token the WBXML
-	// encoder writes as OPAQUE.
-	opaqueToken func(s string) xml.Token
 }
 
 func (s *tokenSink) emit(t xml.Token) {
 	if s.err != nil {
 		return
 	}
-	if err := s.enc.EncodeToken(t); err != nil {
+	s.check(s.enc.EncodeToken(t))
+}
+
+// check records the first encoding error, with the element path.
+func (s *tokenSink) check(err error) {
+	if err != nil && s.err == nil {
 		field := ""
 		for i, n := range s.stack {
 			if i > 0 {
@@ -105,28 +111,43 @@ func (s *tokenSink) start(space, local string, attrs []xml.Attr) {
 	}
 	n := xml.Name{Space: space, Local: local}
 	s.stack = append(s.stack, n)
+	if s.w != nil {
+		if s.err == nil {
+			s.check(s.w.EncodeStart(n, copyAttrs(attrs)))
+		}
+		return
+	}
 	s.emit(xml.StartElement{Name: n, Attr: copyAttrs(attrs)})
 }
 
 func (s *tokenSink) end() {
 	n := s.stack[len(s.stack)-1]
 	s.stack = s.stack[:len(s.stack)-1]
+	if s.w != nil {
+		if s.err == nil {
+			s.check(s.w.EncodeEnd(n))
+		}
+		return
+	}
 	s.emit(xml.EndElement{Name: n})
 }
 
 func (s *tokenSink) text(t string) {
-	if t != "" {
-		s.emit(xml.CharData(t))
-	}
-}
-
-func (s *tokenSink) opaque(t string) {
-	if s.opaqueToken != nil {
-		s.emit(s.opaqueToken(t))
+	if t == "" {
 		return
 	}
-	s.text(t)
+	if s.w != nil {
+		if s.err == nil {
+			s.check(s.w.EncodeText(t))
+		}
+		return
+	}
+	s.emit(xml.CharData(t))
 }
+
+// opaque writes Item Data text; the WBXML encoder itself chooses OPAQUE
+// where libwbxml does.
+func (s *tokenSink) opaque(t string) { s.text(t) }
 
 func (s *tokenSink) raw(tree []byte) {
 	if s.err != nil {

@@ -3,6 +3,7 @@ package syncml
 import (
 	"bytes"
 	"encoding/hex"
+	"encoding/xml"
 	"errors"
 	"strings"
 	"testing"
@@ -258,5 +259,40 @@ func TestSameMessageDetectsDifferences(t *testing.T) {
 	}
 	if !sameMessage(t, base(), base()) {
 		t.Errorf("sameMessage says a message differs from itself")
+	}
+}
+
+// TestBuilderCodePage: a command whose last tag lands on the MetInf page
+// although its element carries the SyncML namespace (a MetInf element found
+// outside Meta) must still be followed by a switch back to page 0.
+func TestBuilderCodePage(t *testing.T) {
+	hdr := benchHeader("1")
+	m := &Message{Hdr: hdr, Final: true, Body: []*Command{
+		{Kind: KindReplace, CmdID: "1", Items: []*Item{{Target: &Location{LocURI: "./a"}, Data: TextData("x"),
+			Extra: []*Element{{Name: xml.Name{Space: NSSyncML12, Local: "Format"}, Text: "chr"}}}}},
+		{Kind: KindGet, CmdID: "2", Items: []*Item{{Target: &Location{LocURI: "./b"}}}},
+	}}
+	want, err := Encode(m, WBXML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewBuilder(WBXML, &m.Hdr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range m.Body {
+		if err := b.Add(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := b.Bytes(true); !bytes.Equal(got, want) {
+		t.Errorf("got  %x\nwant %x", got, want)
+	}
+	back, err := DecodeWBXML(b.Bytes(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Body) != 2 || back.Body[1].Kind != KindGet {
+		t.Errorf("got %d commands, want Replace and Get", len(back.Body))
 	}
 }

@@ -1,7 +1,6 @@
 package syncml
 
 import (
-	"encoding/xml"
 	"errors"
 
 	"github.com/omadm-agent/omadm-agent/agent/syncml/wbxml"
@@ -44,7 +43,7 @@ func fromWBXMLError(err error, off int64) error {
 // newWBXMLSink returns a sink writing into a fresh WBXML SyncML 1.2 encoder.
 func newWBXMLSink() (*tokenSink, *wbxml.Encoder) {
 	e := wbxml.NewEncoder(nil, wbxml.SyncML12)
-	return &tokenSink{enc: e}, e
+	return &tokenSink{w: e}, e
 }
 
 func encodeWBXML(m *Message) ([]byte, error) {
@@ -57,24 +56,4 @@ func encodeWBXML(m *Message) ([]byte, error) {
 		return nil, &EncodeError{Field: "SyncML", Err: err}
 	}
 	return e.Bytes(), nil
-}
-
-// pageTracker remembers the WBXML code page the encoder is on after the
-// last start tag of the outer document: 1 after a MetInf element, 0 after a
-// SyncML one (embedded TNDS documents do not change the outer page).
-type pageTracker struct {
-	TokenEncoder
-	page byte
-}
-
-func (p *pageTracker) EncodeToken(t xml.Token) error {
-	if se, ok := t.(xml.StartElement); ok {
-		switch se.Name.Space {
-		case NSMetInf:
-			p.page = 1
-		case NSSyncML12:
-			p.page = 0
-		}
-	}
-	return p.TokenEncoder.EncodeToken(t)
 }

@@ -61,6 +61,42 @@ func NewEncoder(w io.Writer, doc Doc) *Encoder {
 	return e
 }
 
+// Reset discards the document in progress (and any error) and starts a new
+// one of the same type and version, written to w by Flush. The Encoder's
+// buffers are kept, so an Encoder reused for many small documents hardly
+// allocates.
+func (e *Encoder) Reset(w io.Writer) {
+	old := *e
+	*e = Encoder{w: w, doc: old.doc, version: old.version, maxDepth: old.maxDepth,
+		buf: old.buf[:0], stack: old.stack[:0], text: old.text[:0], strtbl: old.strtbl[:0]}
+	if e.doc.t == nil {
+		e.err = fmt.Errorf("wbxml: encoder: %w: zero Doc", ErrNotEncodable)
+	}
+	if e.doc.PublicID == 0 {
+		e.strtbl = append(append(e.strtbl, e.doc.FPI...), 0)
+	}
+}
+
+// CodePage returns the tag code page the encoder is on: the page of the
+// last tag token written (0 before the first). A document that continues
+// after the body Body returns must switch back from this page.
+func (e *Encoder) CodePage() byte { return e.tagPage }
+
+// Body returns the encoded body of a complete document, everything after
+// the header and string table, without building the whole document; it is
+// valid until the next Reset. It fails with ErrStringTable when the body
+// refers to the string table (a LITERAL tag), so that it cannot stand in
+// another document.
+func (e *Encoder) Body() ([]byte, error) {
+	if err := e.check(); err != nil {
+		return nil, err
+	}
+	if len(e.lits) > 0 {
+		return nil, fmt.Errorf("wbxml: encoder: %w: body refers to the string table", ErrStringTable)
+	}
+	return e.buf, nil
+}
+
 // SetVersion selects the WBXML version byte (0x01..0x03) written in the
 // header. It must be called before the first token.
 func (e *Encoder) SetVersion(v byte) error {
@@ -81,7 +117,12 @@ func (e *Encoder) Size() int {
 }
 
 // Bytes returns the encoded document after a successful Flush.
-func (e *Encoder) Bytes() []byte { return e.out }
+func (e *Encoder) Bytes() []byte {
+	if e.flushed && e.out == nil && e.err == nil {
+		e.build()
+	}
+	return e.out
+}
 
 func appendMb(b []byte, v uint32) []byte {
 	var tmp [5]byte
@@ -148,6 +189,26 @@ func (e *Encoder) failf(format string, args ...any) error {
 // EncodeToken encodes one token. ProcInst, Directive and Comment tokens are
 // ignored, as is whitespace outside the root element.
 func (e *Encoder) EncodeToken(t xml.Token) error {
+	switch t := t.(type) {
+	case xml.StartElement:
+		return e.EncodeStart(t.Name, t.Attr)
+	case xml.EndElement:
+		return e.EncodeEnd(t.Name)
+	case xml.CharData:
+		return encodeText(e, []byte(t))
+	}
+	if err := e.ready(); err != nil {
+		return err
+	}
+	switch t.(type) {
+	case xml.ProcInst, xml.Directive, xml.Comment:
+		return nil
+	}
+	return e.failf("%w: unsupported token type %T", ErrStructure, t)
+}
+
+// ready returns the error that stops any further token.
+func (e *Encoder) ready() error {
 	if e.err != nil {
 		return e.err
 	}
@@ -155,45 +216,72 @@ func (e *Encoder) EncodeToken(t xml.Token) error {
 		e.err = ErrEncoderClosed
 		return e.err
 	}
-	if e.sub != nil {
-		return e.subToken(t)
-	}
-	switch t := t.(type) {
-	case xml.StartElement:
-		return e.start(t)
-	case xml.EndElement:
-		return e.end(t)
-	case xml.CharData:
-		if len(e.stack) == 0 {
-			if len(bytes.TrimSpace(t)) != 0 {
-				return e.failf("%w: text outside the root element", ErrStructure)
-			}
-			return nil
-		}
-		e.text = append(e.text, t...)
-		e.stack[len(e.stack)-1].sawText = true
-		return nil
-	case xml.ProcInst, xml.Directive, xml.Comment:
-		return nil
-	default:
-		return e.failf("%w: unsupported token type %T", ErrStructure, t)
-	}
+	return nil
 }
 
-func (e *Encoder) subToken(t xml.Token) error {
-	if err := e.sub.EncodeToken(t); err != nil {
-		e.err = err
+// EncodeStart encodes a start tag, like EncodeToken(xml.StartElement{name,
+// attr}) but without boxing the token in an interface.
+func (e *Encoder) EncodeStart(name xml.Name, attr []xml.Attr) error {
+	if err := e.ready(); err != nil {
 		return err
 	}
-	switch t.(type) {
-	case xml.StartElement:
+	if e.sub != nil {
+		if err := e.sub.EncodeStart(name, attr); err != nil {
+			e.err = err
+			return err
+		}
 		e.subDepth++
-	case xml.EndElement:
-		e.subDepth--
-	}
-	if e.subDepth > 0 {
 		return nil
 	}
+	return e.start(xml.StartElement{Name: name, Attr: attr})
+}
+
+// EncodeEnd encodes an end tag, like EncodeToken(xml.EndElement{name}).
+func (e *Encoder) EncodeEnd(name xml.Name) error {
+	if err := e.ready(); err != nil {
+		return err
+	}
+	if e.sub != nil {
+		if err := e.sub.EncodeEnd(name); err != nil {
+			e.err = err
+			return err
+		}
+		e.subDepth--
+		if e.subDepth > 0 {
+			return nil
+		}
+		return e.closeSub()
+	}
+	return e.end(xml.EndElement{Name: name})
+}
+
+// EncodeText encodes character data, like EncodeToken(xml.CharData(s)).
+func (e *Encoder) EncodeText(s string) error { return encodeText(e, s) }
+
+func encodeText[T string | []byte](e *Encoder, t T) error {
+	if err := e.ready(); err != nil {
+		return err
+	}
+	if e.sub != nil {
+		if err := encodeText(e.sub, t); err != nil {
+			e.err = err
+			return err
+		}
+		return nil
+	}
+	if len(e.stack) == 0 {
+		if strings.TrimSpace(string(t)) != "" {
+			return e.failf("%w: text outside the root element", ErrStructure)
+		}
+		return nil
+	}
+	e.text = append(e.text, t...)
+	e.stack[len(e.stack)-1].sawText = true
+	return nil
+}
+
+// closeSub ends the embedded document and writes it as OPAQUE.
+func (e *Encoder) closeSub() error {
 	sub := e.sub
 	e.sub = nil
 	if err := sub.finish(); err != nil {
@@ -216,9 +304,9 @@ func (e *Encoder) markContent() {
 	}
 }
 
-func isSpace(b []byte) bool {
-	for _, c := range b {
-		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+func isSpace[T string | []byte](b T) bool {
+	for i := 0; i < len(b); i++ {
+		if c := b[i]; c != ' ' && c != '\t' && c != '\n' && c != '\r' {
 			return false
 		}
 	}
@@ -349,8 +437,12 @@ func (e *Encoder) start(t xml.StartElement) error {
 			sub := NewEncoder(nil, DMDDF12)
 			sub.version = e.version
 			sub.maxDepth = e.maxDepth - len(e.stack)
-			e.sub, e.subDepth = sub, 0
-			return e.subToken(t)
+			e.sub, e.subDepth = sub, 1
+			if err := sub.start(t); err != nil {
+				e.err = err
+				return err
+			}
+			return nil
 		}
 	}
 	ref, ok := e.doc.t.tagIdx[name]
@@ -470,7 +562,8 @@ func (e *Encoder) end(t xml.EndElement) error {
 	return nil
 }
 
-func (e *Encoder) finish() error {
+// check reports whether the document is complete.
+func (e *Encoder) check() error {
 	if e.err != nil {
 		return e.err
 	}
@@ -480,15 +573,27 @@ func (e *Encoder) finish() error {
 	if !e.rootDone {
 		return fmt.Errorf("wbxml: encoder: %w: no root element", ErrStructure)
 	}
+	return nil
+}
+
+// build assembles the whole document in out.
+func (e *Encoder) build() {
 	if e.out == nil {
 		e.out = append(e.appendHeader(make([]byte, 0, e.headerLen()+len(e.buf))), e.buf...)
 	}
+}
+
+func (e *Encoder) finish() error {
+	if err := e.check(); err != nil {
+		return err
+	}
+	e.build()
 	return nil
 }
 
 // Flush checks that the document is complete and writes it to w.
 func (e *Encoder) Flush() error {
-	if err := e.finish(); err != nil {
+	if err := e.check(); err != nil {
 		return err
 	}
 	if e.flushed {
@@ -496,8 +601,9 @@ func (e *Encoder) Flush() error {
 	}
 	e.flushed = true
 	if e.w == nil {
-		return nil
+		return nil // Bytes builds the document on demand
 	}
+	e.build()
 	if _, err := e.w.Write(e.out); err != nil {
 		e.err = fmt.Errorf("wbxml: encoder: %w", err)
 		return e.err

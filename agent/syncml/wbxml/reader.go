@@ -53,8 +53,8 @@ var typeRewrites = [][2]string{
 }
 
 type openElem struct {
-	name xml.Name
-	end  xml.Token // boxed EndElement, shared for table tags
+	name   xml.Name
+	cached *tagToks // boxed Start/EndElement of a table tag, nil for LITERAL
 }
 
 // Reader decodes one WBXML document into encoding/xml tokens. It implements
@@ -83,6 +83,8 @@ type Reader struct {
 	done     bool
 	sub      *Reader
 	err      error
+	ev       Event    // Token's event
+	lastTok  *tagToks // cached tokens of the last start or end tag, if a table tag
 }
 
 // NewReader parses the document header (WBXML 1.1 to 1.3, numeric or
@@ -329,18 +331,48 @@ func (r *Reader) opaque() ([]byte, int, error) {
 	return b, off, nil
 }
 
-func (r *Reader) pop() xml.Token {
+// EventKind says what kind of token NextEvent found.
+type EventKind uint8
+
+// Event kinds.
+const (
+	EventStart EventKind = iota + 1 // a start tag: Name, Attr
+	EventEnd                        // an end tag (END token or the end of an empty element): Name
+	EventText                       // character data: Text, TextAt
+)
+
+// Event is one token as NextEvent returns it, without the interface boxing
+// of Token. Text may share memory with the input and is valid until the
+// next call; Attr is freshly allocated and may be kept.
+type Event struct {
+	Kind EventKind
+	Name xml.Name
+	Attr []xml.Attr
+	Text []byte
+	// Offset is the byte offset, in the outermost document, of the token
+	// that produced the event: the tag byte of a start tag, the END byte
+	// of an end tag (the offset just after the tag of an element without
+	// content), the STR_I/STR_T/ENTITY/OPAQUE byte of text.
+	Offset int64
+	// TextAt is the offset in the outermost document where Text is found
+	// byte for byte (STR_I and OPAQUE in UTF-8 documents), or -1 when
+	// Text was converted or comes from the string table.
+	TextAt int64
+}
+
+func (r *Reader) pop(ev *Event) {
 	n := r.stack[len(r.stack)-1]
 	r.stack = r.stack[:len(r.stack)-1]
 	if len(r.stack) == 0 {
 		r.done = true
 	}
-	return n.end
+	ev.Kind, ev.Name, ev.Attr, ev.Text, ev.TextAt = EventEnd, n.name, nil, nil, -1
+	r.lastTok = n.cached
 }
 
-func (r *Reader) fail(err error) (xml.Token, error) {
+func (r *Reader) failEv(err error) error {
 	r.err = err
-	return nil, err
+	return err
 }
 
 // inSyncMLData reports whether the innermost open element is a SyncML Data.
@@ -369,40 +401,79 @@ func (r *Reader) rewriteType(s []byte) []byte {
 	return s
 }
 
+// InputOffset returns the offset, in the outermost document, of the next
+// token to be read (it may be a SWITCH_PAGE in front of a tag). Before the
+// first token it is the offset of the body, after the last the length of
+// the document. Together with Token it lets a consumer locate elements.
+func (r *Reader) InputOffset() int64 {
+	if r.sub != nil {
+		return r.sub.InputOffset()
+	}
+	return int64(r.base + r.pos)
+}
+
 // Token returns the next token: StartElement, EndElement or CharData. It
 // returns io.EOF after the root element is closed.
 func (r *Reader) Token() (xml.Token, error) {
+	ev := &r.ev
+	if err := r.NextEvent(ev); err != nil {
+		return nil, err
+	}
+	switch ev.Kind {
+	case EventStart:
+		// Table tags reuse boxed tokens: no allocation per element. The
+		// boxed values are never modified (a type assertion copies them out).
+		if r.lastTok != nil && ev.Attr == nil {
+			return r.lastTok.start, nil
+		}
+		return xml.StartElement{Name: ev.Name, Attr: ev.Attr}, nil
+	case EventEnd:
+		if r.lastTok != nil {
+			return r.lastTok.end, nil
+		}
+		return xml.EndElement{Name: ev.Name}, nil
+	}
+	return xml.CharData(ev.Text), nil
+}
+
+// NextEvent is Token without boxing: it fills ev with the next token and
+// returns io.EOF after the root element is closed. The events are the
+// tokens Token returns, in the same order.
+func (r *Reader) NextEvent(ev *Event) error {
 	if r.err != nil {
-		return nil, r.err
+		return r.err
 	}
 	for {
 		if r.sub != nil {
-			t, err := r.sub.Token()
+			err := r.sub.NextEvent(ev)
 			if err == nil {
-				return t, nil
+				r.lastTok = r.sub.lastTok
+				return nil
 			}
 			r.sub = nil
 			if err != io.EOF {
-				return r.fail(err)
+				return r.failEv(err)
 			}
 			continue
 		}
 		if r.pendEnd {
 			r.pendEnd = false
-			return r.pop(), nil
+			ev.Offset = int64(r.base + r.pos)
+			r.pop(ev)
+			return nil
 		}
 		if r.done {
 			if r.pos < len(r.data) {
-				return r.fail(r.errAt(r.pos, "body", fmt.Errorf("%w: %d bytes after the root element", ErrStructure, len(r.data)-r.pos)))
+				return r.failEv(r.errAt(r.pos, "body", fmt.Errorf("%w: %d bytes after the root element", ErrStructure, len(r.data)-r.pos)))
 			}
 			r.err = io.EOF
-			return nil, io.EOF
+			return io.EOF
 		}
 		if r.pos >= len(r.data) {
 			if !r.rootSeen {
-				return r.fail(r.errAt(r.pos, "body", fmt.Errorf("%w: no root element", ErrTruncated)))
+				return r.failEv(r.errAt(r.pos, "body", fmt.Errorf("%w: no root element", ErrTruncated)))
 			}
-			return r.fail(r.errAt(r.pos, "body", fmt.Errorf("%w: %d elements open", ErrTruncated, len(r.stack))))
+			return r.failEv(r.errAt(r.pos, "body", fmt.Errorf("%w: %d elements open", ErrTruncated, len(r.stack))))
 		}
 		off := r.pos
 		b := r.data[r.pos]
@@ -410,50 +481,64 @@ func (r *Reader) Token() (xml.Token, error) {
 		switch b {
 		case tokSwitchPage:
 			if r.pos >= len(r.data) {
-				return r.fail(r.errAt(off, "SWITCH_PAGE", ErrTruncated))
+				return r.failEv(r.errAt(off, "SWITCH_PAGE", ErrTruncated))
 			}
 			r.tagPage = r.data[r.pos]
 			r.pos++
 			continue
 		case tokEnd:
 			if len(r.stack) == 0 {
-				return r.fail(r.errAt(off, "END", fmt.Errorf("%w: END without open element", ErrStructure)))
+				return r.failEv(r.errAt(off, "END", fmt.Errorf("%w: END without open element", ErrStructure)))
 			}
-			return r.pop(), nil
+			ev.Offset = int64(r.base + off)
+			r.pop(ev)
+			return nil
 		case tokStrI, tokStrT, tokEntity, tokOpaque:
 			if len(r.stack) == 0 {
-				return r.fail(r.errAt(off, "body", fmt.Errorf("%w: text outside the root element", ErrStructure)))
+				return r.failEv(r.errAt(off, "body", fmt.Errorf("%w: text outside the root element", ErrStructure)))
 			}
 			var s []byte
 			var err error
+			at := -1
 			switch b {
 			case tokStrI, tokStrT:
+				if b == tokStrI && r.charset != charsetLatin1 {
+					at = r.pos
+				}
 				s, err = r.stringToken(b)
 				if err == nil {
-					s = r.rewriteType(s)
+					s2 := r.rewriteType(s)
+					if len(s2) != len(s) || (len(s) > 0 && &s2[0] != &s[0]) {
+						at = -1
+					}
+					s = s2
 				}
 			case tokEntity:
 				s, err = r.entity()
 			case tokOpaque:
-				var at int
 				s, at, err = r.opaque()
 				if err == nil && r.inSyncMLData() && r.embed(s, at) {
 					continue
 				}
 			}
 			if err != nil {
-				return r.fail(err)
+				return r.failEv(err)
 			}
 			if len(s) == 0 {
 				continue
 			}
-			return xml.CharData(s), nil
+			ev.Kind, ev.Name, ev.Attr, ev.Text = EventText, xml.Name{}, nil, s
+			ev.Offset, ev.TextAt = int64(r.base+off), -1
+			if at >= 0 {
+				ev.TextAt = int64(r.base + at)
+			}
+			return nil
 		case tokPI:
-			return r.fail(r.errAt(off, "PI", fmt.Errorf("%w: processing instructions are not supported", ErrToken)))
+			return r.failEv(r.errAt(off, "PI", fmt.Errorf("%w: processing instructions are not supported", ErrToken)))
 		case tokExtI0, tokExtI0 + 1, tokExtI2, tokExtT0, tokExtT0 + 1, tokExtT2, tokExt0, tokExt0 + 1, tokExt2:
-			return r.fail(r.errAt(off, "EXT", fmt.Errorf("%w: extension token 0x%02X", ErrToken, b)))
+			return r.failEv(r.errAt(off, "EXT", fmt.Errorf("%w: extension token 0x%02X", ErrToken, b)))
 		}
-		return r.tag(off, b)
+		return r.tag(ev, off, b)
 	}
 }
 
@@ -470,12 +555,12 @@ func (r *Reader) embed(b []byte, at int) bool {
 	return true
 }
 
-func (r *Reader) tag(off int, b byte) (xml.Token, error) {
+func (r *Reader) tag(ev *Event, off int, b byte) error {
 	if r.rootSeen && len(r.stack) == 0 {
-		return r.fail(r.errAt(off, "body", fmt.Errorf("%w: second root element", ErrStructure)))
+		return r.failEv(r.errAt(off, "body", fmt.Errorf("%w: second root element", ErrStructure)))
 	}
 	if len(r.stack) >= r.maxDepth {
-		return r.fail(r.errAt(off, "tag", ErrDepth))
+		return r.failEv(r.errAt(off, "tag", ErrDepth))
 	}
 	var name xml.Name
 	var cached *tagToks
@@ -483,17 +568,17 @@ func (r *Reader) tag(off int, b byte) (xml.Token, error) {
 		idxPos := r.pos
 		idx, err := r.mbUint32("LITERAL")
 		if err != nil {
-			return r.fail(err)
+			return r.failEv(err)
 		}
 		if idx > uint32(len(r.strtbl)) {
-			return r.fail(r.errAt(idxPos, "LITERAL", ErrStringTable))
+			return r.failEv(r.errAt(idxPos, "LITERAL", ErrStringTable))
 		}
 		s, err := r.tableString(int(idx))
 		if err != nil {
-			return r.fail(r.errAt(idxPos, "LITERAL", err))
+			return r.failEv(r.errAt(idxPos, "LITERAL", err))
 		}
 		if len(s) == 0 || !utf8.Valid(s) {
-			return r.fail(r.errAt(idxPos, "LITERAL", fmt.Errorf("%w: bad literal tag name", ErrStructure)))
+			return r.failEv(r.errAt(idxPos, "LITERAL", fmt.Errorf("%w: bad literal tag name", ErrStructure)))
 		}
 		name = xml.Name{Space: r.pageSpace(), Local: string(s)}
 	} else {
@@ -502,31 +587,26 @@ func (r *Reader) tag(off int, b byte) (xml.Token, error) {
 			cached = &r.t.toks[r.tagPage][b&0x3f]
 		}
 		if name.Local == "" {
-			return r.fail(r.errAt(off, "tag", fmt.Errorf("%w: 0x%02X on code page %d", ErrUnknownTag, b&0x3f, r.tagPage)))
+			return r.failEv(r.errAt(off, "tag", fmt.Errorf("%w: 0x%02X on code page %d", ErrUnknownTag, b&0x3f, r.tagPage)))
 		}
 	}
 	var attrs []xml.Attr
 	if b&bitAttr != 0 {
 		var err error
 		if attrs, err = r.attributes(); err != nil {
-			return r.fail(err)
+			return r.failEv(err)
 		}
 	}
 	r.rootSeen = true
 	if b&bitContent == 0 {
 		r.pendEnd = true
 	}
-	// Table tags reuse boxed tokens: no allocation per element. The boxed
-	// values are never modified (a type assertion copies them out).
-	if cached != nil && attrs == nil {
-		r.stack = append(r.stack, openElem{name, cached.end})
-		return cached.start, nil
-	}
-	r.stack = append(r.stack, openElem{name, xml.EndElement{Name: name}})
-	return xml.StartElement{Name: name, Attr: attrs}, nil
+	r.stack = append(r.stack, openElem{name, cached})
+	r.lastTok = cached
+	ev.Kind, ev.Name, ev.Attr, ev.Text = EventStart, name, attrs, nil
+	ev.Offset, ev.TextAt = int64(r.base+off), -1
+	return nil
 }
-
-// pageSpace is the namespace of the current tag code page (for LITERAL tags).
 func (r *Reader) pageSpace() string {
 	if arr := r.t.tags[r.tagPage]; arr != nil {
 		for _, n := range arr {
