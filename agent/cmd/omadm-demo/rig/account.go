@@ -78,6 +78,10 @@ func dmtestAuth(t string) string {
 	return dmtest.AuthNone
 }
 
+// ClientAuthMode is the dmtest mode ("md5", ...) matching ClientAuth, for
+// the scenario's auth directive.
+func (a Account) ClientAuthMode() string { return dmtestAuth(a.ClientAuth) }
+
 // ServerAuthMode is the dmtest mode ("md5", ...) matching ServerAuth, for
 // the scenario's server-cred directive.
 func (a Account) ServerAuthMode() string { return dmtestAuth(a.ServerAuth) }

@@ -37,6 +37,7 @@ func Env(busAddr string) []string {
 // status...) and returns its combined output. A non-zero exit is an error
 // that includes the output.
 func RunCLI(ctx context.Context, bin string, env []string, args ...string) (string, error) {
+	closeOnExec()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = env
 	cmd.WaitDelay = 5 * time.Second
@@ -66,6 +67,7 @@ type Agent struct {
 // with env. Its stdout and stderr (the slog log) are collected line by
 // line; tee, if not nil, receives a copy of every line.
 func StartAgent(bin string, env []string, tee io.Writer, args ...string) (*Agent, error) {
+	closeOnExec()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

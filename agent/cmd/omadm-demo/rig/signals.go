@@ -166,3 +166,19 @@ func WaitName(ctx context.Context, addr, name string) error {
 		}
 	}
 }
+
+// AgentProperty reads a property of the agent's control API
+// (org.omadm.Agent1: Version, State, ModemState, ...) over the bus at addr.
+func AgentProperty(ctx context.Context, addr, name string) (any, error) {
+	conn, err := dbus.Connect(addr, dbus.WithContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("connect %s: %w", addr, err)
+	}
+	defer conn.Close()
+	var v dbus.Variant
+	err = conn.Object(AgentBusName, AgentPath).CallWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, AgentIface, name).Store(&v)
+	if err != nil {
+		return nil, fmt.Errorf("get %s.%s: %w", AgentIface, name, err)
+	}
+	return v.Value(), nil
+}
