@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/omadm-agent/omadm-agent/agent/syncml/wbxml"
 )
 
 // Decode decodes a SyncML DM message in either encoding, telling WBXML from
@@ -29,7 +31,7 @@ func isWBXML(data []byte) bool {
 // DecodeXML decodes a SyncML DM message in XML.
 func DecodeXML(data []byte) (*Message, error) {
 	d := xml.NewDecoder(bytes.NewReader(data))
-	p := &parser{src: xmlSource{d}, data: data}
+	p := &parser{src: &tokenSource{r: d, off: d}, data: data}
 	return p.message()
 }
 
@@ -37,50 +39,158 @@ func DecodeXML(data []byte) (*Message, error) {
 // reader. Element names must carry their namespace (Name.Space). If r has
 // an InputOffset() int64 method, positions use it.
 func DecodeTokens(r xml.TokenReader) (*Message, error) {
-	p := &parser{src: tokenSource{r: r}}
-	if o, ok := r.(interface{ InputOffset() int64 }); ok {
-		p.src = tokenSource{r: r, off: o}
+	if wr, ok := r.(*wbxml.Reader); ok {
+		p := &parser{src: wbxmlSource{r: wr}}
+		return p.message()
 	}
+	src := &tokenSource{r: r}
+	if o, ok := r.(interface{ InputOffset() int64 }); ok {
+		src.off = o
+	}
+	p := &parser{src: src}
 	return p.message()
 }
 
-// source yields tokens and the input offset of the next token.
+// event is one token of the input, as the parser walks it: a start tag,
+// an end tag or character data. Sources fill it in place, so walking a
+// document does not box tokens in interfaces; only the fields of the
+// event's kind are meaningful. TextAt refers to the input the parser was
+// given (so its strings can share one copy of it).
+type event = wbxml.Event
+
+const (
+	evStart = wbxml.EventStart
+	evEnd   = wbxml.EventEnd
+	evText  = wbxml.EventText
+)
+
+// source yields events. It returns io.EOF at the end of the input; on
+// any error ev.Offset is the offset at which reading the next token began.
 type source interface {
-	Token() (xml.Token, error)
-	InputOffset() int64
+	next(ev *event) error
+	// inputOffset is the input offset after the last event (-1 if unknown).
+	inputOffset() int64
 }
 
-type xmlSource struct{ d *xml.Decoder }
-
-func (s xmlSource) Token() (xml.Token, error) { return s.d.Token() }
-func (s xmlSource) InputOffset() int64        { return s.d.InputOffset() }
-
+// tokenSource adapts an xml.TokenReader (or *xml.Decoder). Comments,
+// processing instructions and directives are skipped; a nil token ends the
+// input.
 type tokenSource struct {
 	r   xml.TokenReader
 	off interface{ InputOffset() int64 }
 }
 
-func (s tokenSource) Token() (xml.Token, error) { return s.r.Token() }
-func (s tokenSource) InputOffset() int64 {
+func (s *tokenSource) inputOffset() int64 {
 	if s.off == nil {
 		return -1
 	}
 	return s.off.InputOffset()
 }
 
+func (s *tokenSource) next(ev *event) error {
+	for {
+		ev.Offset = s.inputOffset()
+		t, err := s.r.Token()
+		if err != nil {
+			return err
+		}
+		switch t := t.(type) {
+		case xml.StartElement:
+			ev.Kind, ev.Name, ev.Attr = evStart, t.Name, t.Attr
+		case xml.EndElement:
+			ev.Kind, ev.Name = evEnd, t.Name
+		case xml.CharData:
+			ev.Kind, ev.Text, ev.TextAt = evText, t, -1
+		case nil:
+			return io.EOF
+		default:
+			continue // comments, processing instructions, directives
+		}
+		return nil
+	}
+}
+
+// wbxmlSource walks a WBXML reader without boxing its tokens.
+type wbxmlSource struct{ r *wbxml.Reader }
+
+func (s wbxmlSource) inputOffset() int64 { return s.r.InputOffset() }
+
+func (s wbxmlSource) next(ev *event) error {
+	if err := s.r.NextEvent(ev); err != nil {
+		ev.Offset = s.r.InputOffset()
+		return err
+	}
+	return nil
+}
+
 type parser struct {
 	src  source
 	data []byte // XML input, for keeping embedded trees byte for byte
-	path []string
-	off  int64 // offset of the last token read
+	// in is the input that event textAt offsets refer to; str is one
+	// string copy of it, made on first use, that decoded strings share.
+	in    []byte
+	str   string
+	hasIn bool
+	ev    event
+	// path is the element path joined by "/", ends the length of path
+	// before each element; paths interns the strings made from it.
+	path  []byte
+	ends  []int
+	paths map[string]string
+	off   int64 // offset of the last token read
 	// prob collects the first problem found below the command being parsed.
 	prob error
 }
 
-func (p *parser) pathString() string { return strings.Join(p.path, "/") }
+func (p *parser) pathString() string {
+	if s, ok := p.paths[string(p.path)]; ok {
+		return s
+	}
+	if p.paths == nil {
+		p.paths = make(map[string]string)
+	}
+	s := string(p.path)
+	p.paths[s] = s
+	return s
+}
 
-func (p *parser) push(name string) { p.path = append(p.path, name) }
-func (p *parser) pop()             { p.path = p.path[:len(p.path)-1] }
+func (p *parser) push(name string) {
+	p.ends = append(p.ends, len(p.path))
+	if len(p.path) > 0 {
+		p.path = append(p.path, '/')
+	}
+	p.path = append(p.path, name...)
+}
+
+func (p *parser) pop() {
+	n := len(p.ends) - 1
+	p.path = p.path[:p.ends[n]]
+	p.ends = p.ends[:n]
+}
+
+// lastName is the innermost element of the path.
+func (p *parser) lastName() string {
+	s := p.path[p.ends[len(p.ends)-1]:]
+	if len(s) > 0 && s[0] == '/' {
+		s = s[1:]
+	}
+	return string(s)
+}
+
+// textString returns the text of the current event as a string, sharing the
+// input's copy when the text is found there verbatim.
+func (p *parser) textString(ev *event) string {
+	if ev.TextAt >= 0 && p.hasIn {
+		end := ev.TextAt + int64(len(ev.Text))
+		if end <= int64(len(p.in)) {
+			if p.str == "" {
+				p.str = string(p.in)
+			}
+			return p.str[ev.TextAt:end]
+		}
+	}
+	return string(ev.Text)
+}
 
 // fail turns a token error into a *DecodeError.
 func (p *parser) fail(err error) error {
@@ -104,7 +214,7 @@ func (p *parser) fail(err error) error {
 	}
 	var se *xml.SyntaxError
 	if errors.As(err, &se) && p.data != nil {
-		off = p.src.InputOffset()
+		off = p.src.inputOffset()
 	}
 	if field == "" {
 		field = "document"
@@ -117,19 +227,17 @@ const maxDepth = 100
 
 var errTooDeep = errors.New("elements nested too deeply")
 
-func (p *parser) next() (xml.Token, error) {
-	if len(p.path) > maxDepth {
-		return nil, &DecodeError{Field: p.path[len(p.path)-1], Offset: p.off, Err: errTooDeep}
+func (p *parser) next() (*event, error) {
+	if len(p.ends) > maxDepth {
+		return nil, &DecodeError{Field: p.lastName(), Offset: p.off, Err: errTooDeep}
 	}
-	p.off = p.src.InputOffset()
-	t, err := p.src.Token()
-	if err != nil {
+	ev := &p.ev
+	if err := p.src.next(ev); err != nil {
+		p.off = ev.Offset
 		return nil, p.fail(err)
 	}
-	if t == nil {
-		return nil, p.fail(io.ErrUnexpectedEOF)
-	}
-	return t, nil
+	p.off = ev.Offset
+	return ev, nil
 }
 
 func (p *parser) note(err error) {
@@ -145,39 +253,44 @@ func (p *parser) message() (m *Message, err error) {
 			m, err = nil, &DecodeError{Field: p.pathString(), Offset: p.off, Err: fmt.Errorf("internal error: %v", r)}
 		}
 	}()
-	var root xml.StartElement
+	if p.data != nil {
+		p.in, p.hasIn = p.data, true
+	}
+	var root xml.Name
 	for {
-		p.off = p.src.InputOffset()
-		t, err := p.src.Token()
+		p.off = p.src.inputOffset()
+		ev := &p.ev
+		err := p.src.next(ev)
 		if err == io.EOF {
 			return nil, &DecodeError{Field: "SyncML", Offset: p.off, Err: io.ErrUnexpectedEOF}
 		}
 		if err != nil {
 			return nil, p.fail(err)
 		}
-		if se, ok := t.(xml.StartElement); ok {
-			root = se
+		p.off = ev.Offset
+		if ev.Kind == evStart {
+			root = ev.Name
 			break
 		}
-		if cd, ok := t.(xml.CharData); ok && len(bytes.TrimSpace(cd)) != 0 {
+		if ev.Kind == evText && len(bytes.TrimSpace(ev.Text)) != 0 {
 			return nil, &DecodeError{Field: "SyncML", Offset: p.off, Err: errors.New("text before root element")}
 		}
 	}
-	if root.Name.Local != "SyncML" || !syncMLSpace(root.Name.Space) {
-		return nil, &DecodeError{Field: root.Name.Local, Offset: p.off, Err: ErrNotSyncML}
+	if root.Local != "SyncML" || !syncMLSpace(root.Space) {
+		return nil, &DecodeError{Field: root.Local, Offset: p.off, Err: ErrNotSyncML}
 	}
 	rootOff := p.off
 	p.push("SyncML")
 	m = &Message{}
 	hdr, body := false, false
 	for {
-		t, err := p.next()
+		ev, err := p.next()
 		if err != nil {
 			return nil, err
 		}
-		switch t := t.(type) {
-		case xml.StartElement:
-			switch t.Name.Local {
+		switch ev.Kind {
+		case evStart:
+			switch ev.Name.Local {
 			case "SyncHdr":
 				if hdr {
 					return nil, &DecodeError{Field: "SyncML/SyncHdr", Offset: p.off, Err: errors.New("second SyncHdr")}
@@ -198,13 +311,13 @@ func (p *parser) message() (m *Message, err error) {
 					return nil, err
 				}
 			default:
-				e, err := p.element(t)
+				e, err := p.element(ev.Name, ev.Attr)
 				if err != nil {
 					return nil, err
 				}
 				m.Extra = append(m.Extra, e)
 			}
-		case xml.EndElement:
+		case evEnd:
 			p.pop()
 			if !hdr {
 				return nil, &DecodeError{Field: "SyncML", Offset: rootOff, Err: ErrNoSyncHdr}
@@ -221,23 +334,23 @@ func (p *parser) message() (m *Message, err error) {
 // instructions follow the root element.
 func (p *parser) trailer() error {
 	for {
-		p.off = p.src.InputOffset()
-		t, err := p.src.Token()
+		p.off = p.src.inputOffset()
+		ev := &p.ev
+		err := p.src.next(ev)
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
 			return p.fail(err)
 		}
-		switch t := t.(type) {
-		case xml.StartElement:
-			return &DecodeError{Field: t.Name.Local, Offset: p.off, Err: errors.New("element after the root element")}
-		case xml.CharData:
-			if len(bytes.TrimSpace(t)) != 0 {
+		p.off = ev.Offset
+		switch ev.Kind {
+		case evStart:
+			return &DecodeError{Field: ev.Name.Local, Offset: p.off, Err: errors.New("element after the root element")}
+		case evText:
+			if len(bytes.TrimSpace(ev.Text)) != 0 {
 				return &DecodeError{Field: "SyncML", Offset: p.off, Err: errors.New("text after the root element")}
 			}
-		case nil:
-			return nil
 		}
 	}
 }
@@ -251,14 +364,14 @@ func (p *parser) header(h *Header) error {
 	p.push("SyncHdr")
 	defer p.pop()
 	for {
-		t, err := p.next()
+		ev, err := p.next()
 		if err != nil {
 			return err
 		}
-		switch t := t.(type) {
-		case xml.StartElement:
+		switch ev.Kind {
+		case evStart:
 			var err error
-			switch t.Name.Local {
+			switch ev.Name.Local {
 			case "VerDTD":
 				h.VerDTD, err = p.leaf("VerDTD")
 			case "VerProto":
@@ -268,30 +381,31 @@ func (p *parser) header(h *Header) error {
 			case "MsgID":
 				h.MsgID, err = p.leaf("MsgID")
 			case "Target":
-				h.Target, err = p.location(t)
+				h.Target, err = p.location("Target")
 			case "Source":
-				h.Source, err = p.location(t)
+				h.Source, err = p.location("Source")
 			case "RespURI":
 				h.RespURI, err = p.leaf("RespURI")
 			case "NoResp":
 				h.NoResp = true
 				err = p.skip()
 			case "Cred":
-				h.Cred, err = p.cred(t)
+				h.Cred, err = p.cred()
 			case "Meta":
-				h.Meta, err = p.meta(t)
+				h.Meta, err = p.meta("Meta")
 			default:
+				name := ev.Name
 				var e *Element
-				e, err = p.element(t)
+				e, err = p.element(name, ev.Attr)
 				h.Extra = append(h.Extra, e)
 				if h.Problem == nil {
-					h.Problem = p.elementProblem(t.Name.Local, "SyncHdr")
+					h.Problem = p.elementProblem(name.Local, "SyncHdr")
 				}
 			}
 			if err != nil {
 				return err
 			}
-		case xml.EndElement:
+		case evEnd:
 			return nil
 		}
 	}
@@ -308,39 +422,42 @@ func (p *parser) body(m *Message) error {
 	p.push("SyncBody")
 	defer p.pop()
 	for {
-		t, err := p.next()
+		ev, err := p.next()
 		if err != nil {
 			return err
 		}
-		switch t := t.(type) {
-		case xml.StartElement:
-			if t.Name.Local == "Final" {
+		switch ev.Kind {
+		case evStart:
+			if ev.Name.Local == "Final" {
 				m.Final = true
 				if err := p.skip(); err != nil {
 					return err
 				}
 				continue
 			}
-			c, err := p.command(t)
+			c, err := p.command(ev.Name, ev.Attr)
 			if err != nil {
 				return err
 			}
 			m.Body = append(m.Body, c)
-		case xml.EndElement:
+		case evEnd:
 			return nil
 		}
 	}
 }
 
 // command parses any element found among commands.
-func (p *parser) command(start xml.StartElement) (*Command, error) {
-	kind := start.Name.Local
+func (p *parser) command(start xml.Name, attr []xml.Attr) (*Command, error) {
+	kind := start.Local
+	if k, ok := kindNames[kind]; ok {
+		kind = k // a constant: no string kept alive from the input
+	}
 	c := &Command{Kind: kind}
 	p.push(kind)
 	c.Pos = Position{Path: p.pathString(), Offset: p.off}
 	p.pop()
 	if !dmCommands[kind] {
-		e, err := p.element(start)
+		e, err := p.element(start, attr)
 		if err != nil {
 			return nil, err
 		}
@@ -361,14 +478,14 @@ func (p *parser) command(start xml.StartElement) (*Command, error) {
 	defer p.pop()
 	hasID := false
 	for {
-		t, err := p.next()
+		ev, err := p.next()
 		if err != nil {
 			return nil, err
 		}
-		switch t := t.(type) {
-		case xml.StartElement:
+		switch ev.Kind {
+		case evStart:
 			var err error
-			switch n := t.Name.Local; n {
+			switch n := ev.Name.Local; n {
 			case "CmdID":
 				hasID = true
 				c.CmdID, err = p.leaf("CmdID")
@@ -376,9 +493,9 @@ func (p *parser) command(start xml.StartElement) (*Command, error) {
 				c.NoResp = true
 				err = p.skip()
 			case "Meta":
-				c.Meta, err = p.meta(t)
+				c.Meta, err = p.meta("Meta")
 			case "Cred":
-				c.Cred, err = p.cred(t)
+				c.Cred, err = p.cred()
 			case "Correlator":
 				c.Correlator, err = p.leaf("Correlator")
 			case "Data":
@@ -398,31 +515,32 @@ func (p *parser) command(start xml.StartElement) (*Command, error) {
 				s, err = p.leaf("SourceRef")
 				c.SourceRefs = append(c.SourceRefs, s)
 			case "Chal":
-				c.Chal, err = p.chal(t)
+				c.Chal, err = p.chal()
 			case "Item":
 				var it *Item
-				it, err = p.item(t)
+				it, err = p.item()
 				c.Items = append(c.Items, it)
 			default:
+				name := ev.Name
 				if IsContainer(kind) && (dmCommands[n] || unusedCommands[n] || (!unusedElements[n] && n != "Final")) {
 					// Everything else inside Atomic/Sequence is a nested
 					// command (possibly unknown), answered on its own.
 					var cc *Command
 					inner := p.prob
-					cc, err = p.command(t)
+					cc, err = p.command(name, ev.Attr)
 					p.prob = inner
 					c.Children = append(c.Children, cc)
 					break
 				}
 				var e *Element
-				e, err = p.element(t)
+				e, err = p.element(name, ev.Attr)
 				c.Extra = append(c.Extra, e)
-				p.note(p.elementProblem(n, kind))
+				p.note(p.elementProblem(name.Local, kind))
 			}
 			if err != nil {
 				return nil, err
 			}
-		case xml.EndElement:
+		case evEnd:
 			switch {
 			case !hasID || c.CmdID == "":
 				c.Problem = fmt.Errorf("%w in %s", ErrMissingCmdID, kind)
@@ -435,129 +553,145 @@ func (p *parser) command(start xml.StartElement) (*Command, error) {
 	}
 }
 
-func (p *parser) item(start xml.StartElement) (*Item, error) {
+// kindNames maps command element names to the Kind constants.
+var kindNames = func() map[string]string {
+	m := map[string]string{}
+	for k := range dmCommands {
+		m[k] = k
+	}
+	for k := range unusedCommands {
+		m[k] = k
+	}
+	return m
+}()
+
+func (p *parser) item() (*Item, error) {
 	it := &Item{}
 	p.push("Item")
 	defer p.pop()
 	for {
-		t, err := p.next()
+		ev, err := p.next()
 		if err != nil {
 			return nil, err
 		}
-		switch t := t.(type) {
-		case xml.StartElement:
+		switch ev.Kind {
+		case evStart:
 			var err error
-			switch t.Name.Local {
+			switch ev.Name.Local {
 			case "Target":
-				it.Target, err = p.location(t)
+				it.Target, err = p.location("Target")
 			case "Source":
-				it.Source, err = p.location(t)
+				it.Source, err = p.location("Source")
 			case "Meta":
-				it.Meta, err = p.meta(t)
+				it.Meta, err = p.meta("Meta")
 			case "Data":
-				it.Data, err = p.data1(t)
+				it.Data, err = p.data1()
 			case "MoreData":
 				it.MoreData = true
 				err = p.skip()
 			default:
+				name := ev.Name
 				var e *Element
-				e, err = p.element(t)
+				e, err = p.element(name, ev.Attr)
 				it.Extra = append(it.Extra, e)
-				p.note(p.elementProblem(t.Name.Local, "Item"))
+				p.note(p.elementProblem(name.Local, "Item"))
 			}
 			if err != nil {
 				return nil, err
 			}
-		case xml.EndElement:
+		case evEnd:
 			return it, nil
 		}
 	}
 }
 
-func (p *parser) location(start xml.StartElement) (*Location, error) {
+func (p *parser) location(local string) (*Location, error) {
 	l := &Location{}
-	p.push(start.Name.Local)
+	p.push(local)
 	defer p.pop()
 	for {
-		t, err := p.next()
+		ev, err := p.next()
 		if err != nil {
 			return nil, err
 		}
-		switch t := t.(type) {
-		case xml.StartElement:
+		switch ev.Kind {
+		case evStart:
 			var err error
-			switch t.Name.Local {
+			switch ev.Name.Local {
 			case "LocURI":
 				l.LocURI, err = p.leaf("LocURI")
 			case "LocName":
 				l.LocName, err = p.leaf("LocName")
 			default:
+				name := ev.Name
 				var e *Element
-				e, err = p.element(t)
+				e, err = p.element(name, ev.Attr)
 				l.Extra = append(l.Extra, e)
-				p.note(p.elementProblem(t.Name.Local, start.Name.Local))
+				p.note(p.elementProblem(name.Local, local))
 			}
 			if err != nil {
 				return nil, err
 			}
-		case xml.EndElement:
+		case evEnd:
 			return l, nil
 		}
 	}
 }
 
-func (p *parser) cred(start xml.StartElement) (*Cred, error) {
+func (p *parser) cred() (*Cred, error) {
 	c := &Cred{}
 	p.push("Cred")
 	defer p.pop()
 	for {
-		t, err := p.next()
+		ev, err := p.next()
 		if err != nil {
 			return nil, err
 		}
-		switch t := t.(type) {
-		case xml.StartElement:
+		switch ev.Kind {
+		case evStart:
 			var err error
-			switch t.Name.Local {
+			switch ev.Name.Local {
 			case "Meta":
-				c.Meta, err = p.meta(t)
+				c.Meta, err = p.meta("Meta")
 			case "Data":
 				c.Data, err = p.leaf("Data")
 			default:
-				_, err = p.element(t)
-				p.note(p.elementProblem(t.Name.Local, "Cred"))
+				name := ev.Name
+				_, err = p.element(name, ev.Attr)
+				p.note(p.elementProblem(name.Local, "Cred"))
 			}
 			if err != nil {
 				return nil, err
 			}
-		case xml.EndElement:
+		case evEnd:
 			return c, nil
 		}
 	}
 }
 
-func (p *parser) chal(start xml.StartElement) (*Chal, error) {
+func (p *parser) chal() (*Chal, error) {
 	c := &Chal{}
 	p.push("Chal")
 	defer p.pop()
 	for {
-		t, err := p.next()
+		ev, err := p.next()
 		if err != nil {
 			return nil, err
 		}
-		switch t := t.(type) {
-		case xml.StartElement:
+		switch ev.Kind {
+		case evStart:
 			var err error
-			if t.Name.Local == "Meta" {
-				c.Meta, err = p.meta(t)
+			if ev.Name.Local == "Meta" {
+				c.Meta, err = p.meta("Meta")
 			} else {
-				_, err = p.element(t)
-				p.note(p.elementProblem(t.Name.Local, "Chal"))
+				name := ev.Name
+				_, err = p.element(name, ev.Attr)
+				p.note(p.elementProblem(name.Local, "Chal"))
 			}
 			if err != nil {
 				return nil, err
 			}
-		case xml.EndElement:
+		case evEnd:
 			return c, nil
 		}
 	}
@@ -565,23 +699,23 @@ func (p *parser) chal(start xml.StartElement) (*Chal, error) {
 
 // meta parses Meta and its MetInf children; a MetInf wrapper element is
 // flattened.
-func (p *parser) meta(start xml.StartElement) (*Meta, error) {
+func (p *parser) meta(local string) (*Meta, error) {
 	m := &Meta{}
-	return m, p.metaInto(m, start)
+	return m, p.metaInto(m, local)
 }
 
-func (p *parser) metaInto(m *Meta, start xml.StartElement) error {
-	p.push(start.Name.Local)
+func (p *parser) metaInto(m *Meta, local string) error {
+	p.push(local)
 	defer p.pop()
 	for {
-		t, err := p.next()
+		ev, err := p.next()
 		if err != nil {
 			return err
 		}
-		switch t := t.(type) {
-		case xml.StartElement:
+		switch ev.Kind {
+		case evStart:
 			var err error
-			switch t.Name.Local {
+			switch ev.Name.Local {
 			case "Format":
 				m.Format, err = p.leaf("Format")
 			case "Type":
@@ -603,16 +737,16 @@ func (p *parser) metaInto(m *Meta, start xml.StartElement) error {
 				s, err = p.leaf("EMI")
 				m.EMI = append(m.EMI, s)
 			case "MetInf":
-				err = p.metaInto(m, t)
+				err = p.metaInto(m, "MetInf")
 			default:
 				var e *Element
-				e, err = p.element(t)
+				e, err = p.element(ev.Name, ev.Attr)
 				m.Extra = append(m.Extra, e)
 			}
 			if err != nil {
 				return err
 			}
-		case xml.EndElement:
+		case evEnd:
 			return nil
 		}
 	}
@@ -627,27 +761,27 @@ func (p *parser) leaf(name string) (string, error) {
 	var s string
 	n := 0
 	for {
-		t, err := p.next()
+		ev, err := p.next()
 		if err != nil {
 			return "", err
 		}
-		switch t := t.(type) {
-		case xml.CharData:
+		switch ev.Kind {
+		case evText:
 			if n == 0 {
-				s = string(t)
+				s = p.textString(ev)
 			} else {
 				if n == 1 {
 					buf = append(buf[:0], s...)
 				}
-				buf = append(buf, t...)
+				buf = append(buf, ev.Text...)
 			}
 			n++
-		case xml.StartElement:
-			p.note(fmt.Errorf("%w: %s in %s", ErrUnexpectedElement, t.Name.Local, p.pathString()))
+		case evStart:
+			p.note(fmt.Errorf("%w: %s in %s", ErrUnexpectedElement, ev.Name.Local, p.pathString()))
 			if err := p.skip(); err != nil {
 				return "", err
 			}
-		case xml.EndElement:
+		case evEnd:
 			if n > 1 {
 				s = string(buf)
 			}
@@ -666,39 +800,40 @@ func trimSpace(s string) string {
 func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }
 
 // data1 reads an Item's Data: exact text, or an embedded element.
-func (p *parser) data1(start xml.StartElement) (*Data, error) {
+func (p *parser) data1() (*Data, error) {
 	d := &Data{}
 	var buf []byte
 	n := 0
 	p.push("Data")
 	defer p.pop()
 	for {
-		t, err := p.next()
+		ev, err := p.next()
 		if err != nil {
 			return nil, err
 		}
-		switch t := t.(type) {
-		case xml.CharData:
+		switch ev.Kind {
+		case evText:
 			if n == 0 {
-				d.Text = string(t)
+				d.Text = p.textString(ev)
 			} else {
 				if n == 1 {
 					buf = append(buf[:0], d.Text...)
 				}
-				buf = append(buf, t...)
+				buf = append(buf, ev.Text...)
 			}
 			n++
-		case xml.StartElement:
-			tree, err := p.tree(t)
+		case evStart:
+			local := ev.Name.Local
+			tree, err := p.tree(ev.Name, ev.Attr)
 			if err != nil {
 				return nil, err
 			}
 			if d.Tree != nil {
-				p.note(fmt.Errorf("%w: second element %s in Data", ErrUnexpectedElement, t.Name.Local))
+				p.note(fmt.Errorf("%w: second element %s in Data", ErrUnexpectedElement, local))
 				continue
 			}
 			d.Tree = tree
-		case xml.EndElement:
+		case evEnd:
 			if n > 1 {
 				d.Text = string(buf)
 			}
@@ -713,29 +848,29 @@ func (p *parser) data1(start xml.StartElement) (*Data, error) {
 // tree captures an embedded element as XML bytes. From XML input the bytes
 // are the input's own when the element declares its namespace itself;
 // otherwise (and from token streams) the element is re-serialised.
-func (p *parser) tree(start xml.StartElement) ([]byte, error) {
+func (p *parser) tree(start xml.Name, attr []xml.Attr) ([]byte, error) {
 	startOff := p.off
 	w := &xmlWriter{}
-	w.start(start.Name.Space, start.Name.Local, start.Attr)
+	w.start(start.Space, start.Local, attr)
 	depth := 1
 	for depth > 0 {
-		t, err := p.next()
+		ev, err := p.next()
 		if err != nil {
 			return nil, err
 		}
-		switch t := t.(type) {
-		case xml.StartElement:
+		switch ev.Kind {
+		case evStart:
 			depth++
-			w.start(t.Name.Space, t.Name.Local, t.Attr)
-		case xml.EndElement:
+			w.start(ev.Name.Space, ev.Name.Local, ev.Attr)
+		case evEnd:
 			depth--
 			w.end()
-		case xml.CharData:
-			w.textBytes(t)
+		case evText:
+			w.textBytes(ev.Text)
 		}
 	}
 	if p.data != nil && startOff >= 0 {
-		end := p.src.InputOffset()
+		end := p.src.inputOffset()
 		if end <= int64(len(p.data)) && startOff < end {
 			raw := p.data[startOff:end]
 			if gt := bytes.IndexByte(raw, '>'); gt > 0 && bytes.Contains(raw[:gt], []byte("xmlns=")) {
@@ -750,26 +885,26 @@ func (p *parser) tree(start xml.StartElement) ([]byte, error) {
 }
 
 // element captures a whole element generically.
-func (p *parser) element(start xml.StartElement) (*Element, error) {
-	e := &Element{Name: start.Name, Attr: copyAttrs(start.Attr)}
+func (p *parser) element(start xml.Name, attr []xml.Attr) (*Element, error) {
+	e := &Element{Name: start, Attr: copyAttrs(attr)}
 	var text []byte
-	p.push(start.Name.Local)
+	p.push(start.Local)
 	defer p.pop()
 	for {
-		t, err := p.next()
+		ev, err := p.next()
 		if err != nil {
 			return nil, err
 		}
-		switch t := t.(type) {
-		case xml.CharData:
-			text = append(text, t...)
-		case xml.StartElement:
-			c, err := p.element(t)
+		switch ev.Kind {
+		case evText:
+			text = append(text, ev.Text...)
+		case evStart:
+			c, err := p.element(ev.Name, ev.Attr)
 			if err != nil {
 				return nil, err
 			}
 			e.Children = append(e.Children, c)
-		case xml.EndElement:
+		case evEnd:
 			if len(e.Children) > 0 {
 				e.Text = string(bytes.TrimSpace(text))
 			} else {
@@ -795,14 +930,14 @@ func copyAttrs(a []xml.Attr) []xml.Attr {
 func (p *parser) skip() error {
 	depth := 1
 	for depth > 0 {
-		t, err := p.next()
+		ev, err := p.next()
 		if err != nil {
 			return err
 		}
-		switch t.(type) {
-		case xml.StartElement:
+		switch ev.Kind {
+		case evStart:
 			depth++
-		case xml.EndElement:
+		case evEnd:
 			depth--
 		}
 	}

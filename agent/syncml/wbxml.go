@@ -18,7 +18,8 @@ func DecodeWBXML(data []byte) (*Message, error) {
 	if err != nil {
 		return nil, fromWBXMLError(err, 0)
 	}
-	m, err := DecodeTokens(r)
+	p := &parser{src: wbxmlSource{r: r}, in: data, hasIn: true}
+	m, err := p.message()
 	if err != nil {
 		var de *DecodeError
 		if errors.As(err, &de) {

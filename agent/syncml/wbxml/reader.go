@@ -85,6 +85,10 @@ type Reader struct {
 	err      error
 	ev       Event    // Token's event
 	lastTok  *tagToks // cached tokens of the last start or end tag, if a table tag
+	// tag tables of code page curPage, looked up on a page change only
+	curPage byte
+	curTags *[64]xml.Name
+	curToks *[64]tagToks
 }
 
 // NewReader parses the document header (WBXML 1.1 to 1.3, numeric or
@@ -342,8 +346,12 @@ const (
 )
 
 // Event is one token as NextEvent returns it, without the interface boxing
-// of Token. Text may share memory with the input and is valid until the
-// next call; Attr is freshly allocated and may be kept.
+// of Token. NextEvent sets only the fields of the event's kind (Kind and
+// Offset always; Name and Attr for a start tag; Name for an end tag; Text
+// and TextAt for text) and leaves the others as they were, so that a
+// reused Event costs no needless pointer writes. Text may share memory
+// with the input and is valid until the next call; Attr is freshly
+// allocated and may be kept.
 type Event struct {
 	Kind EventKind
 	Name xml.Name
@@ -366,7 +374,7 @@ func (r *Reader) pop(ev *Event) {
 	if len(r.stack) == 0 {
 		r.done = true
 	}
-	ev.Kind, ev.Name, ev.Attr, ev.Text, ev.TextAt = EventEnd, n.name, nil, nil, -1
+	ev.Kind, ev.Name = EventEnd, n.name
 	r.lastTok = n.cached
 }
 
@@ -527,7 +535,7 @@ func (r *Reader) NextEvent(ev *Event) error {
 			if len(s) == 0 {
 				continue
 			}
-			ev.Kind, ev.Name, ev.Attr, ev.Text = EventText, xml.Name{}, nil, s
+			ev.Kind, ev.Text = EventText, s
 			ev.Offset, ev.TextAt = int64(r.base+off), -1
 			if at >= 0 {
 				ev.TextAt = int64(r.base + at)
@@ -582,9 +590,12 @@ func (r *Reader) tag(ev *Event, off int, b byte) error {
 		}
 		name = xml.Name{Space: r.pageSpace(), Local: string(s)}
 	} else {
-		if arr := r.t.tags[r.tagPage]; arr != nil {
+		if r.curTags == nil || r.curPage != r.tagPage {
+			r.curPage, r.curTags, r.curToks = r.tagPage, r.t.tags[r.tagPage], r.t.toks[r.tagPage]
+		}
+		if arr := r.curTags; arr != nil {
 			name = arr[b&0x3f]
-			cached = &r.t.toks[r.tagPage][b&0x3f]
+			cached = &r.curToks[b&0x3f]
 		}
 		if name.Local == "" {
 			return r.failEv(r.errAt(off, "tag", fmt.Errorf("%w: 0x%02X on code page %d", ErrUnknownTag, b&0x3f, r.tagPage)))
@@ -603,8 +614,10 @@ func (r *Reader) tag(ev *Event, off int, b byte) error {
 	}
 	r.stack = append(r.stack, openElem{name, cached})
 	r.lastTok = cached
-	ev.Kind, ev.Name, ev.Attr, ev.Text = EventStart, name, attrs, nil
-	ev.Offset, ev.TextAt = int64(r.base+off), -1
+	ev.Kind, ev.Name, ev.Offset = EventStart, name, int64(r.base+off)
+	if attrs != nil || ev.Attr != nil {
+		ev.Attr = attrs
+	}
 	return nil
 }
 func (r *Reader) pageSpace() string {
