@@ -30,6 +30,14 @@ func isWBXML(data []byte) bool {
 
 // DecodeXML decodes a SyncML DM message in XML.
 func DecodeXML(data []byte) (*Message, error) {
+	sc := newXMLScanner(data)
+	p := &parser{src: sc, data: data, str: sc.str}
+	return p.message()
+}
+
+// decodeXMLStd is DecodeXML with encoding/xml as the tokenizer: the
+// reference the scanner is tested against.
+func decodeXMLStd(data []byte) (*Message, error) {
 	d := xml.NewDecoder(bytes.NewReader(data))
 	p := &parser{src: &tokenSource{r: d, off: d}, data: data}
 	return p.message()
