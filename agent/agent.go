@@ -41,7 +41,8 @@ type Result struct {
 }
 
 // AlertSource reports the Generic Alerts waiting in the outbox, per
-// ServerID.
+// ServerID (each outbox entry is for one server). With an error, a non-nil
+// map still counts the entries that could be read.
 type AlertSource interface {
 	PendingAlerts(ctx context.Context) (map[string]int, error)
 }
@@ -193,14 +194,19 @@ type Agent struct {
 	stats   Stats
 
 	// Owned by the agent goroutine.
-	conf     config.Config
-	files    []string
-	q        *queue
-	sched    *scheduler
-	active   map[string]Trigger
-	servers  map[string]*serverState
-	known    map[string]bool
-	failed   map[string]bool
+	conf    config.Config
+	files   []string
+	q       *queue
+	sched   *scheduler
+	active  map[string]Trigger
+	servers map[string]*serverState
+	known   map[string]bool
+	failed  map[string]bool
+	// seen is, per server, how many of its alerts were still pending when
+	// its last successful session ended: the server saw them and did not
+	// acknowledge them (e.g. Status 500). They go with its next session but
+	// do not trigger one by themselves (no session loop).
+	seen     map[string]int
 	alerts   uint32
 	state    string
 	lastLine string
@@ -251,6 +257,7 @@ func New(cfg Config) (*Agent, error) {
 		servers: map[string]*serverState{},
 		known:   map[string]bool{},
 		failed:  map[string]bool{},
+		seen:    map[string]int{},
 		state:   "starting",
 	}
 	a.stats.DropReasons = map[string]uint64{}
@@ -303,7 +310,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	now := a.cfg.Now()
 	a.sched.configure(a.conf.Servers, now)
 	a.refreshAccounts(ctx)
-	a.checkAlerts(ctx)
+	a.checkAlerts(ctx, "")
 	a.state = "idle"
 	a.dirty = true
 
@@ -345,7 +352,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		case <-a.pollNow:
 			a.pollAll(ctx)
 		case <-a.nudge:
-			a.checkAlerts(ctx)
+			a.checkAlerts(ctx, "")
 		case <-timerC:
 			a.fire(ctx)
 		case <-hb:
@@ -646,14 +653,21 @@ func (a *Agent) refreshAccounts(ctx context.Context) {
 	a.dirty = true
 }
 
-func (a *Agent) checkAlerts(ctx context.Context) {
+// checkAlerts reads the outbox and queues a session with every server
+// that has alerts it has not seen yet. delivered is the server whose
+// session just ended successfully (""): what is still pending for it was
+// sent and not acknowledged, and waits for its next session.
+func (a *Agent) checkAlerts(ctx context.Context, delivered string) {
 	if a.cfg.Alerts == nil {
 		return
 	}
 	m, err := a.cfg.Alerts.PendingAlerts(ctx)
 	if err != nil {
-		a.log.Warn("cannot read the outbox", "err", err)
-		return
+		// Some entries are unreadable: deliver the readable ones anyway.
+		a.log.Warn("cannot read the whole outbox", "err", err)
+		if m == nil {
+			return
+		}
 	}
 	var total uint32
 	ids := make([]string, 0, len(m))
@@ -667,9 +681,23 @@ func (a *Agent) checkAlerts(ctx context.Context) {
 	if total != a.alerts {
 		a.alerts, a.dirty = total, true
 	}
+	if delivered != "" {
+		a.seen[delivered] = m[delivered]
+	}
+	for id, n := range a.seen {
+		if m[id] < n {
+			a.seen[id] = m[id] // acknowledged since
+		}
+		if a.seen[id] == 0 {
+			delete(a.seen, id)
+		}
+	}
 	for _, id := range ids {
 		if a.failed[id] {
 			continue // a retry carries them; no session storm while failing
+		}
+		if m[id] <= a.seen[id] {
+			continue // the server saw them and did not acknowledge them
 		}
 		_, _ = a.enqueue(ctx, Trigger{ServerID: id, Source: SourceAlert, Alerts: true})
 	}
@@ -795,7 +823,11 @@ func (a *Agent) finished(ctx context.Context, d sessionDone) {
 			delete(a.failed, t.ServerID)
 		}
 	}
-	a.checkAlerts(ctx)
+	done := ""
+	if ok {
+		done = t.ServerID
+	}
+	a.checkAlerts(ctx, done)
 }
 
 func (a *Agent) reload() ([]string, error) {

@@ -64,6 +64,7 @@ type fakeOutbox struct {
 	mu        sync.Mutex
 	pending   map[string]int
 	delivered map[string]int
+	refused   map[string]bool // the server answers 500 to its alerts
 }
 
 func (o *fakeOutbox) PendingAlerts(context.Context) (map[string]int, error) {
@@ -79,6 +80,9 @@ func (o *fakeOutbox) PendingAlerts(context.Context) (map[string]int, error) {
 func (o *fakeOutbox) deliver(id string) int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if o.refused[id] {
+		return 0
+	}
 	n := o.pending[id]
 	delete(o.pending, id)
 	o.delivered[id] += n
@@ -450,4 +454,46 @@ func TestApplyLive(t *testing.T) {
 	if len(live) != 5 || len(restart) != 3 {
 		t.Errorf("got %d live, %d restart changes, want 5 and 3: %v / %v", len(live), len(restart), live, restart)
 	}
+}
+
+// TestAgentUnacknowledgedAlertsNoLoop: a server that ends its session
+// normally but does not acknowledge its alerts (Status 500) is not asked
+// again and again for the same alerts; a new alert for it triggers one
+// more session, and alerts for another server trigger that server only.
+func TestAgentUnacknowledgedAlertsNoLoop(t *testing.T) {
+	accs := newAccounts("a", "b")
+	ob := &fakeOutbox{pending: map[string]int{"a": 1}, delivered: map[string]int{}, refused: map[string]bool{"a": true}}
+	r := &fakeRunner{outbox: ob}
+	a, _, _ := startAgent(t, Config{Runner: r, Accounts: accs, Alerts: ob, Config: config.Default()})
+	waitFor(t, "first alert session", func() bool { return len(r.sessions()) == 1 })
+	time.Sleep(150 * time.Millisecond)
+	if n := len(r.sessions()); n != 1 {
+		t.Fatalf("got %d sessions for one unacknowledged alert, want 1", n)
+	}
+	ob.mu.Lock()
+	ob.pending["a"] = 2
+	ob.pending["b"] = 1
+	ob.mu.Unlock()
+	a.AlertsChanged()
+	waitFor(t, "sessions for the new alerts", func() bool { return len(r.sessions()) == 3 })
+	time.Sleep(150 * time.Millisecond)
+	s := r.sessions()
+	if len(s) != 3 {
+		t.Fatalf("got %d sessions, want 3", len(s))
+	}
+	got := map[string]int{}
+	for _, x := range s[1:] {
+		if x.Source != SourceAlert {
+			t.Errorf("got a %s session, want alert", x.Source)
+		}
+		got[x.ServerID]++
+	}
+	if got["a"] != 1 || got["b"] != 1 {
+		t.Errorf("got sessions per server %v, want a:1 b:1", got)
+	}
+	ob.mu.Lock()
+	if ob.delivered["b"] != 1 || ob.pending["a"] != 2 {
+		t.Errorf("got delivered %v pending %v", ob.delivered, ob.pending)
+	}
+	ob.mu.Unlock()
 }

@@ -31,7 +31,11 @@
 //   - pending alerts are never lost: they stay in the outbox until a session
 //     delivers them; the outbox is checked at start, after each session and
 //     on AlertsChanged, and a failing server is retried on the backoff
-//     schedule instead of in a loop.
+//     schedule instead of in a loop. Each pending alert is for one server
+//     (AlertSource counts per ServerID) and triggers a session with that
+//     server only. Alerts a server saw in a successful session without
+//     acknowledging them (e.g. Status 500) go with its next session but do
+//     not trigger one by themselves; a new alert does.
 //
 // # Push router
 //

@@ -19,17 +19,25 @@ import (
 // suffix is the file name suffix of a stored alert.
 const suffix = ".alert"
 
-// schemaVersion is written into every file.
-const schemaVersion = 1
+// schemaVersion is written into every file. Version 1 files (before
+// alerts carried their server) are still read: their ServerID is "" until
+// Assign attributes them.
+const schemaVersion = 2
 
 // ErrUnknownID is wrapped by Ack for an id that is not pending.
 var ErrUnknownID = errors.New("outbox: unknown alert id")
+
+// ErrAssigned is wrapped by Assign for an entry that already has a server.
+var ErrAssigned = errors.New("outbox: alert already attributed")
 
 // Entry is one pending alert.
 type Entry struct {
 	ID    string
 	Added time.Time
-	Alert tree.Alert
+	// ServerID is the DM server the alert is for; "" for an entry written
+	// by schema version 1 that was not attributed yet (see Assign).
+	ServerID string
+	Alert    tree.Alert
 }
 
 // Outbox is a directory of pending alerts.
@@ -45,6 +53,7 @@ type record struct {
 	V          int       `json:"v"`
 	ID         string    `json:"id"`
 	Added      time.Time `json:"added"`
+	Server     string    `json:"server,omitempty"`
 	Type       string    `json:"type"`
 	Format     string    `json:"format,omitempty"`
 	Mark       string    `json:"mark,omitempty"`
@@ -67,11 +76,14 @@ func Open(dir string) (*Outbox, error) {
 // Dir returns the directory of the outbox.
 func (o *Outbox) Dir() string { return o.dir }
 
-// Add persists a and returns its id. It returns only once the alert is on
-// disk.
-func (o *Outbox) Add(a tree.Alert) (string, error) {
+// Add persists a, to be sent to serverID, and returns its id. It returns
+// only once the alert is on disk.
+func (o *Outbox) Add(serverID string, a tree.Alert) (string, error) {
 	if a.Type == "" {
 		return "", errors.New("outbox: alert without Type")
+	}
+	if serverID == "" {
+		return "", errors.New("outbox: alert without ServerID")
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -82,16 +94,22 @@ func (o *Outbox) Add(a tree.Alert) (string, error) {
 		return "", fmt.Errorf("outbox: %w", err)
 	}
 	id := fmt.Sprintf("%016x-%08x-%s", now.UnixNano(), o.seq, hex.EncodeToString(rnd[:]))
-	r := record{V: schemaVersion, ID: id, Added: now, Type: a.Type, Format: a.Format, Mark: a.Mark,
-		Source: string(a.Source), Correlator: a.Correlator, Data: a.Data}
-	b, err := json.Marshal(r)
-	if err != nil {
-		return "", fmt.Errorf("outbox: %w", err)
-	}
-	if err := writeFileAtomic(filepath.Join(o.dir, id+suffix), b); err != nil {
+	if err := o.write(Entry{ID: id, Added: now, ServerID: serverID, Alert: a}); err != nil {
 		return "", fmt.Errorf("outbox: add: %w", err)
 	}
 	return id, nil
+}
+
+// write stores e (atomically) under its id.
+func (o *Outbox) write(e Entry) error {
+	a := e.Alert
+	r := record{V: schemaVersion, ID: e.ID, Added: e.Added, Server: e.ServerID, Type: a.Type, Format: a.Format, Mark: a.Mark,
+		Source: string(a.Source), Correlator: a.Correlator, Data: a.Data}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(o.dir, e.ID+suffix), b)
 }
 
 // Pending returns every pending alert, oldest first. Unreadable files are
@@ -99,6 +117,23 @@ func (o *Outbox) Add(a tree.Alert) (string, error) {
 func (o *Outbox) Pending() ([]Entry, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	return o.pending()
+}
+
+// PendingFor returns the pending alerts for serverID, oldest first (see
+// Pending for errors).
+func (o *Outbox) PendingFor(serverID string) ([]Entry, error) {
+	all, err := o.Pending()
+	out := all[:0]
+	for _, e := range all {
+		if e.ServerID == serverID {
+			out = append(out, e)
+		}
+	}
+	return out, err
+}
+
+func (o *Outbox) pending() ([]Entry, error) {
 	des, err := os.ReadDir(o.dir)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
@@ -122,11 +157,61 @@ func (o *Outbox) Pending() ([]Entry, error) {
 			errs = append(errs, fmt.Errorf("outbox: %s: unreadable entry", name))
 			continue
 		}
-		out = append(out, Entry{ID: r.ID, Added: r.Added, Alert: tree.Alert{Type: r.Type, Format: r.Format,
+		if r.V < 1 || r.V > schemaVersion || (r.V >= 2 && r.Server == "") {
+			errs = append(errs, fmt.Errorf("outbox: %s: unsupported schema version %d (or no server)", name, r.V))
+			continue
+		}
+		out = append(out, Entry{ID: r.ID, Added: r.Added, ServerID: r.Server, Alert: tree.Alert{Type: r.Type, Format: r.Format,
 			Mark: r.Mark, Source: tree.URI(r.Source), Correlator: r.Correlator, Data: r.Data}})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, errors.Join(errs...)
+}
+
+// Assign attributes the unattributed entry id (ServerID "", a schema
+// version 1 file) to serverIDs: the entry is rewritten for the first one
+// and copied, with the ids "<id>-1", "<id>-2"..., for the others, so that
+// every server acknowledges its own copy. Copies are written before the
+// original is rewritten, and their ids are derived from the original's, so
+// a crash in between only repeats the same writes next time. An entry
+// that is already attributed is left alone (ErrAssigned).
+func (o *Outbox) Assign(id string, serverIDs ...string) error {
+	if len(serverIDs) == 0 {
+		return errors.New("outbox: assign: no server")
+	}
+	for _, s := range serverIDs {
+		if s == "" {
+			return errors.New("outbox: assign: empty ServerID")
+		}
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	all, _ := o.pending()
+	var e *Entry
+	for i := range all {
+		if all[i].ID == id {
+			e = &all[i]
+		}
+	}
+	if e == nil {
+		return fmt.Errorf("%w: %q", ErrUnknownID, id)
+	}
+	if e.ServerID != "" {
+		return fmt.Errorf("%w: %q is for %q", ErrAssigned, id, e.ServerID)
+	}
+	for i, s := range serverIDs[1:] {
+		c := *e
+		c.ID, c.ServerID = fmt.Sprintf("%s-%d", id, i+1), s
+		if err := o.write(c); err != nil {
+			return fmt.Errorf("outbox: assign: %w", err)
+		}
+	}
+	c := *e
+	c.ServerID = serverIDs[0]
+	if err := o.write(c); err != nil {
+		return fmt.Errorf("outbox: assign: %w", err)
+	}
+	return nil
 }
 
 // Ack removes the alerts with the given ids (the server acknowledged them).

@@ -33,8 +33,10 @@ type Accounts interface {
 
 // Outbox is what the engine needs from the pending-alert store;
 // *outbox.Outbox implements it.
+// Entries carry the ServerID they are for; a session sends only its
+// server's.
 type Outbox interface {
-	Add(a tree.Alert) (string, error)
+	Add(serverID string, a tree.Alert) (string, error)
 	Pending() ([]outbox.Entry, error)
 	Ack(ids ...string) error
 }
@@ -71,7 +73,8 @@ type Trigger struct {
 	// for a server-initiated session; generated when empty. "0" is legal.
 	SessionID string
 	// Alerts are generic alerts to send in Package 1. With a Config.Outbox
-	// they are persisted there first and sent with every other pending one.
+	// they are persisted there first (for ServerID) and sent with every
+	// other alert pending for ServerID.
 	Alerts []tree.Alert
 	// NonceReset: the Package #0 verified only with the resync nonce
 	// 0x00000000 (Notification §6.2); our first Cred is built on it.

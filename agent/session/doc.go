@@ -51,7 +51,15 @@
 //   - The tree is flushed at the end of every session, whatever the
 //     outcome; an Atomic is never left half-applied.
 //   - Generic alerts leave the outbox only after the authenticated server
-//     answered 200 or 202 for them.
+//     answered 200 or 202 for them. Every outbox entry is for one
+//     ServerID; a session sends only its server's entries, so only that
+//     server can acknowledge them. Engine.ReportAlert attributes a
+//     provider's alert (Engine.AlertOwners): the server whose Exec of the
+//     node was answered 202 (recorded persistently in the outbox, so a
+//     reboot in between does not matter), else the servers the node's ACL
+//     grants Exec, else the only account, else every account (one copy
+//     each). Entries an older version wrote without a server are
+//     attributed by the same rules at the start of a session.
 //   - A local abort (ctx cancelled, session deadline) sends Alert 1223 with
 //     the collected statuses and Final, best effort, with a short timeout.
 //   - Retries: a failed POST is retried per the w7 CONNRETRYFREQ /

@@ -142,6 +142,7 @@ func (e *Engine) newSession(ctx context.Context, trig Trigger) (*session, error)
 		sessionID: sid,
 		url:       acc.Addr,
 		alertIDs:  map[string]string{},
+		adopt:     e.AdoptUnattributed,
 		sum: Summary{ServerID: trig.ServerID, SessionID: sid, Initiator: trig.Initiator,
 			Statuses: map[int]int{}, Started: time.Now()},
 	}

@@ -156,7 +156,11 @@ func (s *session) item(ctx context.Context, c *syncml.Command, it *syncml.Item, 
 		if it.Data != nil {
 			data = []byte(it.Data.Text)
 		}
-		return tree.StatusCode(s.t.Exec(ctx, s.principal, target, data, c.Correlator)), nil
+		err := s.t.Exec(ctx, s.principal, target, data, c.Correlator)
+		if errors.Is(err, tree.ErrAsync) {
+			s.recordAsyncExec(target, c.Correlator)
+		}
+		return tree.StatusCode(err), nil
 	case syncml.KindGet:
 		r, err := s.t.Get(ctx, s.principal, target)
 		if err != nil {
@@ -530,7 +534,9 @@ func (s *session) genericAlerts() ([]*outCmd, error) {
 			s.log.Warn("outbox", "err", err)
 		}
 		for _, e := range es {
-			ps = append(ps, pending{e.ID, e.Alert})
+			if e.ServerID == s.trig.ServerID {
+				ps = append(ps, pending{e.ID, e.Alert})
+			}
 		}
 	} else {
 		for _, a := range s.trig.Alerts {

@@ -91,7 +91,7 @@ func TestOutboxKeptOnErrorStatus(t *testing.T) {
 	})
 	f := newFixture(t, srv.URL, acct{})
 	ob, _ := outbox.Open(t.TempDir())
-	ob.Add(tree.Alert{Type: "urn:x", Data: []byte("1")})
+	ob.Add(testServer, tree.Alert{Type: "urn:x", Data: []byte("1")})
 	if _, err := f.engine(t, srv, func(c *Config) { c.Outbox = ob }).Run(bg, Trigger{ServerID: testServer}); err != nil {
 		t.Fatal(err)
 	}

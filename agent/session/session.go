@@ -68,6 +68,8 @@ type session struct {
 	enc       syncml.Encoding
 	userAgent string
 	rec       *recorder
+	// adopt attributes unattributed outbox entries (Engine.AdoptUnattributed).
+	adopt func(ctx context.Context) error
 
 	maxMsg, maxObj       int // ours
 	srvMaxMsg, srvMaxObj int // the server's (0: not announced)
@@ -236,11 +238,18 @@ func stateSetup(ctx context.Context, s *session) (stateFn, error) {
 		s.srvType = s.acc.Server.Type
 		s.srvNonce = s.acc.Server.Nonce
 	}
-	// Generic alerts: persist the trigger's, then send every pending one.
+	// Generic alerts: persist the trigger's for this server, attribute
+	// entries an older version left without a server, then send this
+	// server's pending ones (genericAlerts).
 	if s.cfg.Outbox != nil {
 		for _, a := range s.trig.Alerts {
-			if _, err := s.cfg.Outbox.Add(a); err != nil {
+			if _, err := s.cfg.Outbox.Add(s.trig.ServerID, a); err != nil {
 				return nil, fmt.Errorf("outbox: %w", err)
+			}
+		}
+		if s.adopt != nil {
+			if err := s.adopt(ctx); err != nil {
+				s.log.Warn("outbox: unattributed alerts", "err", err)
 			}
 		}
 	}

@@ -64,6 +64,8 @@ type daemonOptions struct {
 	heartbeat time.Duration
 	// started receives the agent once READY=1 was sent.
 	started chan<- *agent.Agent
+	// alertSink, if set, receives the providers' alert callback.
+	alertSink chan<- func(tree.Alert)
 }
 
 // stateDir returns --state-dir when it was changed from the default,
@@ -191,13 +193,13 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 
 	ui := &liveUI{}
 	ui.set(cfg.UI)
-	runner := opts.runner
-	if runner == nil {
-		eng, err := session.NewEngine(engineConfig(cfg, t, accounts, ob, ui, log))
-		if err != nil {
-			return fmt.Errorf("session engine: %w", err)
-		}
-		runner = engineRunner{eng}
+	eng, err := session.NewEngine(engineConfig(cfg, t, accounts, ob, ui, log))
+	if err != nil {
+		return fmt.Errorf("session engine: %w", err)
+	}
+	var runner agent.SessionRunner = engineRunner{eng}
+	if opts.runner != nil {
+		runner = opts.runner
 	}
 
 	obs := &observers{}
@@ -215,7 +217,7 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 	}
 	acfg := agent.Config{
 		Config: cfg, ConfigFiles: src.Files, Load: load,
-		Runner: runner, Accounts: accounts, Alerts: outboxAlerts{ob: ob, accounts: accounts},
+		Runner: runner, Accounts: accounts, Alerts: outboxAlerts{ob: ob, adopt: eng.AdoptUnattributed},
 		Bootstrap: agent.TreeBootstrapper{Tree: t},
 		Observer:  obs, Logger: log, Level: level, Version: version, ModemState: modemStateFn,
 		Heartbeat: heartbeat, LoopHook: opts.loopHook,
@@ -243,6 +245,20 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 	}
 
 	factoryBootstrap(ctx, cfg, t, accounts, log)
+
+	// alertSink is the func(tree.Alert) for providers that report
+	// asynchronous results (Generic Alert 1226): the engine attributes the
+	// alert to its server(s) and stores it in the outbox, then the agent
+	// queues a session with each of them.
+	alertSink := func(al tree.Alert) {
+		if _, err := eng.ReportAlert(context.WithoutCancel(ctx), al); err != nil {
+			log.Error("generic alert not stored", "type", al.Type, "source", string(al.Source), "err", err)
+		}
+		a.AlertsChanged()
+	}
+	if opts.alertSink != nil {
+		opts.alertSink <- alertSink
+	}
 
 	var wg sync.WaitGroup
 	actx, stopAgent := context.WithCancel(context.WithoutCancel(ctx))
@@ -450,24 +466,37 @@ func (u *liveUI) Ask(ctx context.Context, req session.UIRequest) (session.UIResp
 	return u.p.Load().Ask(ctx, req)
 }
 
-// outboxAlerts reports the outbox size. Outbox entries carry no ServerID,
-// so the alerts are attributed to the first account in tree order (the
-// engine sends every pending alert in whichever session runs).
+// outboxAlerts reports the pending Generic Alerts per ServerID. Entries an
+// older version wrote without a server are attributed first (adopt:
+// Engine.AdoptUnattributed), so that every pending alert triggers a
+// session with the server it is for and no other.
 type outboxAlerts struct {
-	ob       *outbox.Outbox
-	accounts *dmacc.Store
+	ob    *outbox.Outbox
+	adopt func(ctx context.Context) error
 }
 
 func (o outboxAlerts) PendingAlerts(ctx context.Context) (map[string]int, error) {
+	var errs []error
+	if o.adopt != nil {
+		if err := o.adopt(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	p, err := o.ob.Pending()
-	if err != nil || len(p) == 0 {
-		return nil, err
+	if err != nil {
+		errs = append(errs, err)
 	}
-	accs, err := o.accounts.Accounts(ctx)
-	if len(accs) == 0 {
-		return nil, err
+	var m map[string]int
+	for _, e := range p {
+		if e.ServerID == "" {
+			continue // could not be attributed (no account yet): kept
+		}
+		if m == nil {
+			m = map[string]int{}
+		}
+		m[e.ServerID]++
 	}
-	return map[string]int{accs[0].ServerID: len(p)}, nil
+	return m, errors.Join(errs...)
 }
 
 // observers fans agent events out to systemd and D-Bus.

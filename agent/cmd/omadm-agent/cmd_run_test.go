@@ -435,7 +435,7 @@ func TestStatusStandalone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ob.Add(tree.Alert{Type: "org.openmobilealliance.dm.firmwareupdate.downloadandupdate", Data: []byte("200")}); err != nil {
+	if _, err := ob.Add("dm.example.com", tree.Alert{Type: "org.openmobilealliance.dm.firmwareupdate.downloadandupdate", Data: []byte("200")}); err != nil {
 		t.Fatal(err)
 	}
 	code, out, stderr := runCLI(t, nil, "--config", conf, "--state-dir", dir, "status")
@@ -524,4 +524,73 @@ func ctxSwitches(t *testing.T) int {
 		}
 	}
 	return total
+}
+
+// TestRunAlertsGoToTheirServer: two accounts. A provider's alert for the
+// server whose Exec it answers triggers a session with that server only;
+// an entry from an older outbox (schema 1, no server) on a node only the
+// other server may Exec triggers a session with that one.
+func TestRunAlertsGoToTheirServer(t *testing.T) {
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+filepath.Join(t.TempDir(), "no-bus"))
+	sinks := make(chan func(tree.Alert), 1)
+	e := startDaemon(t, "session", daemonOptions{alertSink: sinks})
+	sink := <-sinks
+	const srvA, srvB = "dm.example.com", "dm2.example.org"
+	cp := readRepo(t, "bootstrap/cp-w7.xml")
+	dropFile(t, e.spool, "a.xml", cp)
+	waitUntil(t, "bootstrap session A", func() bool { return len(e.runner.sessions()) == 1 })
+	dropFile(t, e.spool, "b.xml", bytes.ReplaceAll(cp, []byte(srvA), []byte(srvB)))
+	waitUntil(t, "bootstrap session B", func() bool { return len(e.runner.sessions()) == 2 })
+	waitUntil(t, "idle", func() bool { s := e.agent.Snapshot(); return s.State == "idle" && s.Queued == 0 })
+
+	ob, err := outbox.Open(filepath.Join(e.state, "outbox"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// srvB's Exec of ./Vendor/fw was answered 202 (the engine records it).
+	if err := ob.Expect(srvB, "./Vendor/fw", "corr-B"); err != nil {
+		t.Fatal(err)
+	}
+	sink(tree.Alert{Type: "urn:x:fw", Source: "./Vendor/fw", Correlator: "corr-B", Data: []byte("200")})
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("daemon log:\n%s", e.stderr)
+		}
+	})
+	waitUntil(t, "alert session", func() bool { return len(e.runner.sessions()) == 3 || strings.Contains(e.stderr.String(), "not stored") })
+	if strings.Contains(e.stderr.String(), "not stored") {
+		t.Fatalf("alert not stored:\n%s", e.stderr)
+	}
+	got := e.runner.sessions()[2]
+	if got.ServerID != srvB || got.Source != agent.SourceAlert {
+		t.Errorf("alert session: got %s from %s, want %s from %s", got.ServerID, got.Source, srvB, agent.SourceAlert)
+	}
+	p, _ := ob.Pending()
+	if len(p) != 1 || p[0].ServerID != srvB {
+		t.Fatalf("outbox: got %+v, want one entry for %s", p, srvB)
+	}
+	// The test runner acknowledges nothing: a session with srvA must not
+	// have happened, and the alert stays for srvB.
+	if err := ob.Ack(p[0].ID); err != nil {
+		t.Fatal(err)
+	}
+
+	// A schema-1 entry whose node only srvA may Exec.
+	id := "0000000000000001-00000001-00000000"
+	v1 := `{"v":1,"id":"` + id + `","added":"2025-01-02T03:04:05Z","type":"urn:x:old","source":"./Vendor/fw"}`
+	if err := ob.Expect(srvA, "./Vendor/fw", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(e.state, "outbox", id+".alert"), []byte(v1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.agent.AlertsChanged()
+	waitUntil(t, "second alert session", func() bool { return len(e.runner.sessions()) == 4 })
+	if got := e.runner.sessions()[3]; got.ServerID != srvA {
+		t.Errorf("old entry's session: got %s, want %s", got.ServerID, srvA)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := len(e.runner.sessions()); n != 4 {
+		t.Errorf("got %d sessions, want 4 (no session with the other server)", n)
+	}
 }
