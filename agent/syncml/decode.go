@@ -146,8 +146,62 @@ type parser struct {
 	ends  []int
 	paths map[string]string
 	off   int64 // offset of the last token read
+	// Slabs: the model's small objects are carved from chunks rather than
+	// allocated one by one (a chunk lives as long as any object in it).
+	cmds  slab[Command]
+	items slab[Item]
+	locs  slab[Location]
+	metas slab[Meta]
+	datas slab[Data]
+	itemp []*Item  // backing for one-element Items slices
+	strs  []string // backing for one-element TargetRefs/SourceRefs
 	// prob collects the first problem found below the command being parsed.
 	prob error
+}
+
+// slab hands out zeroed *T from chunks that grow from 8 to 256 elements.
+type slab[T any] struct {
+	buf  []T
+	next int
+}
+
+func (s *slab[T]) new() *T {
+	if len(s.buf) == 0 {
+		s.next = min(max(2*s.next, 8), 256)
+		s.buf = make([]T, s.next)
+	}
+	v := &s.buf[0]
+	s.buf = s.buf[1:]
+	return v
+}
+
+// appendItem is append(items, it) that starts a one-element slice from a
+// shared backing array.
+func (p *parser) appendItem(items []*Item, it *Item) []*Item {
+	if items != nil {
+		return append(items, it)
+	}
+	if len(p.itemp) == 0 {
+		p.itemp = make([]*Item, min(max(2*cap(p.itemp), 8), 256))
+	}
+	s := p.itemp[0:1:1]
+	p.itemp = p.itemp[1:]
+	s[0] = it
+	return s
+}
+
+// appendString is appendItem for strings.
+func (p *parser) appendString(list []string, v string) []string {
+	if list != nil {
+		return append(list, v)
+	}
+	if len(p.strs) == 0 {
+		p.strs = make([]string, min(max(2*cap(p.strs), 8), 256))
+	}
+	s := p.strs[0:1:1]
+	p.strs = p.strs[1:]
+	s[0] = v
+	return s
 }
 
 func (p *parser) pathString() string {
@@ -460,7 +514,8 @@ func (p *parser) command(start xml.Name, attr []xml.Attr) (*Command, error) {
 	if k, ok := kindNames[kind]; ok {
 		kind = k // a constant: no string kept alive from the input
 	}
-	c := &Command{Kind: kind}
+	c := p.cmds.new()
+	c.Kind = kind
 	p.push(kind)
 	c.Pos = Position{Path: p.pathString(), Offset: p.off}
 	p.pop()
@@ -517,17 +572,17 @@ func (p *parser) command(start xml.Name, attr []xml.Attr) (*Command, error) {
 			case "TargetRef":
 				var s string
 				s, err = p.leaf("TargetRef")
-				c.TargetRefs = append(c.TargetRefs, s)
+				c.TargetRefs = p.appendString(c.TargetRefs, s)
 			case "SourceRef":
 				var s string
 				s, err = p.leaf("SourceRef")
-				c.SourceRefs = append(c.SourceRefs, s)
+				c.SourceRefs = p.appendString(c.SourceRefs, s)
 			case "Chal":
 				c.Chal, err = p.chal()
 			case "Item":
 				var it *Item
 				it, err = p.item()
-				c.Items = append(c.Items, it)
+				c.Items = p.appendItem(c.Items, it)
 			default:
 				name := ev.Name
 				if IsContainer(kind) && (dmCommands[n] || unusedCommands[n] || (!unusedElements[n] && n != "Final")) {
@@ -574,7 +629,7 @@ var kindNames = func() map[string]string {
 }()
 
 func (p *parser) item() (*Item, error) {
-	it := &Item{}
+	it := p.items.new()
 	p.push("Item")
 	defer p.pop()
 	for {
@@ -614,7 +669,7 @@ func (p *parser) item() (*Item, error) {
 }
 
 func (p *parser) location(local string) (*Location, error) {
-	l := &Location{}
+	l := p.locs.new()
 	p.push(local)
 	defer p.pop()
 	for {
@@ -708,7 +763,7 @@ func (p *parser) chal() (*Chal, error) {
 // meta parses Meta and its MetInf children; a MetInf wrapper element is
 // flattened.
 func (p *parser) meta(local string) (*Meta, error) {
-	m := &Meta{}
+	m := p.metas.new()
 	return m, p.metaInto(m, local)
 }
 
@@ -809,7 +864,7 @@ func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\
 
 // data1 reads an Item's Data: exact text, or an embedded element.
 func (p *parser) data1() (*Data, error) {
-	d := &Data{}
+	d := p.datas.new()
 	var buf []byte
 	n := 0
 	p.push("Data")
