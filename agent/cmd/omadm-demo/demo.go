@@ -206,19 +206,26 @@ func (d *demo) bootstrap(ctx context.Context) error {
 	if err := os.WriteFile(doc, d.acct.BootstrapXML(), 0o600); err != nil {
 		return err
 	}
-	d.say("bootstrap.xml: DM-profile bootstrap (SyncML DM 1.2 Add of ./DMAcc/%s: AppAddr %s, CLCRED and SRVCRED DIGEST)", d.acct.Node, d.acct.URL)
+	d.say("bootstrap.xml (0600): DM-profile bootstrap, SyncML DM 1.2: Add ./DMAcc/%s (AppAddr %s,", d.acct.Node, d.acct.URL)
+	d.say("  CLCRED and SRVCRED DIGEST), and the operator's grant to the server of the vendor objects:")
+	for _, g := range d.acct.Grants {
+		if g.ACL != "" {
+			d.say("  Replace %s?prop=ACL = %s", g.URI, g.ACL)
+		}
+	}
 	d.say("$ omadm-agent --state-dir state bootstrap bootstrap.xml")
 	out, err := rig.RunCLI(ctx, d.agentBin, d.env, "--state-dir", d.stateDir, "bootstrap", doc)
 	if err != nil {
 		return err
 	}
-	d.block("  ", out)
-	out, err = rig.RunCLI(ctx, d.agentBin, d.env, "--state-dir", d.stateDir, "tree", "get", "./DMAcc/"+d.acct.Node+"/AppAddr/1/Addr")
-	if err != nil {
-		return err
+	d.block("  ", strings.ReplaceAll(out, d.dir, "$TMP"))
+	for _, uri := range []string{"./DMAcc/" + d.acct.Node + "/AppAddr/1/Addr", "./DMAcc/" + d.acct.Node + "/ServerID", "./Vendor/omadm?prop=ACL"} {
+		out, err = rig.RunCLI(ctx, d.agentBin, d.env, "--state-dir", d.stateDir, "tree", "get", uri)
+		if err != nil {
+			return err
+		}
+		d.say("$ omadm-agent tree get %s  ->  %s", uri, strings.TrimSpace(out))
 	}
-	d.say("$ omadm-agent tree get ./DMAcc/%s/AppAddr/1/Addr", d.acct.Node)
-	d.block("  ", out)
 	return nil
 }
 
