@@ -65,6 +65,7 @@ type session struct {
 	chunk       *chunkIn
 	serverAuthd bool // the client accepted the server's Cred
 	pastPkg1    bool // the server has answered package 1
+	idle        int  // consecutive status-only client messages without Final
 	lastCred    string
 }
 
@@ -256,6 +257,10 @@ func (e *engine) process(req *request, ex int) *response {
 		e.fail("msg.decode", "reading the request: "+req.err.Error())
 		return textResponse(http.StatusBadRequest, "cannot read request")
 	}
+	if len(e.transcript) > maxExchanges && !e.finished {
+		e.stop(fmt.Sprintf("more than %d requests: the client and the server seem to loop", maxExchanges))
+		return &response{status: http.StatusServiceUnavailable, contentType: "text/plain", body: []byte("too many requests\n"), finish: true}
+	}
 	if e.finished {
 		if e.lastWasFault || len(e.fatal) > 0 {
 			e.note(ex, "the scenario is over; request refused")
@@ -351,6 +356,18 @@ func (e *engine) process(req *request, ex int) *response {
 	}
 	if !m.Final {
 		// The client's package continues: Status + Alert 1222, no Final.
+		if onlyStatus(m) {
+			sess.idle++
+			if sess.idle >= maxIdle {
+				e.fail("final.rules", fmt.Sprintf("requests %d to %d carry only Status, no Final and no Alert 1222: the package never ends", ex+2-maxIdle, ex+1))
+				e.stop("the client's package does not progress")
+				resp := e.sendStatusOnly(m, ex, true)
+				resp.finish = true
+				return resp
+			}
+		} else {
+			sess.idle = 0
+		}
 		return e.askNext(m, ex)
 	}
 	if r == nil {
@@ -577,6 +594,7 @@ func (e *engine) authenticate(m *syncml.Message, req *request, ex int) (syncml.S
 		e.authMode = r.challenge
 		s.authed = false
 		e.note(ex, "scenario challenge (line "+strconv.Itoa(r.challengeLine)+"): "+r.challenge)
+		s.challenges++
 		code := syncml.StatusInvalidCredentials
 		if s.lastCred == AuthNone {
 			code = syncml.StatusMissingCredentials
@@ -693,6 +711,23 @@ func (e *engine) newChal(mode string) *syncml.Chal {
 }
 
 const maxChallenges = 3
+
+// maxIdle is how many status-only client messages without Final the
+// server answers with 1222 before it gives up.
+const maxIdle = 5
+
+func onlyStatus(m *syncml.Message) bool {
+	for _, c := range m.Body {
+		if c.Kind != syncml.KindStatus {
+			return false
+		}
+	}
+	return true
+}
+
+// maxExchanges bounds a scenario run, so a client and the server cannot
+// ping-pong forever.
+const maxExchanges = 2000
 
 // challengeReply answers an unauthenticated message: a Status for the
 // SyncHdr (401/407 with Chal) and one for every command, then Final. The
