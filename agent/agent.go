@@ -401,7 +401,9 @@ func (a *Agent) Enqueue(ctx context.Context, t Trigger) (Trigger, error) {
 
 // StartSession queues a client-initiated session (a local request) with
 // serverID, or with every account when serverID is "". It returns the
-// trigger ID(s), comma-separated.
+// reference(s) of the pending trigger(s) that will serve the request
+// (Trigger.Ref: "<trigger id>/<SessionID>"), comma-separated: the
+// SessionID is the one SessionStarted and SessionFinished will report.
 func (a *Agent) StartSession(ctx context.Context, serverID string) (string, error) {
 	var ids []string
 	if serverID == "" {
@@ -430,7 +432,7 @@ func (a *Agent) StartSession(ctx context.Context, serverID string) (string, erro
 		if err != nil {
 			return strings.Join(out, ","), err
 		}
-		out = append(out, t.ID)
+		out = append(out, t.Ref())
 	}
 	return strings.Join(out, ","), nil
 }
@@ -533,7 +535,7 @@ func (a *Agent) ProcessData(ctx context.Context, data []byte, kind string, local
 		if err != nil {
 			return d, ids, err
 		}
-		ids = append(ids, p.ID)
+		ids = append(ids, p.Ref())
 	}
 	switch d.Action {
 	case Queued, Bootstrapped:
@@ -618,6 +620,12 @@ func (a *Agent) enqueue(ctx context.Context, t Trigger) (Trigger, error) {
 	if err != nil {
 		a.drop(t, "queue full")
 		return Trigger{}, err
+	}
+	if p.SessionID == "" && p.Session == "" {
+		// A client-initiated session gets its SessionID now, so a caller
+		// can match the SessionFinished signal of the session serving it.
+		p.Session = randomSessionID()
+		a.q.pending[p.ServerID] = p
 	}
 	a.dirty = true
 	a.statsMu.Lock()
@@ -735,7 +743,9 @@ func (a *Agent) startSessions(ctx context.Context) {
 		if !ok {
 			return
 		}
-		if t.Session = t.SessionID; t.Session == "" {
+		if t.SessionID != "" {
+			t.Session = t.SessionID // server-initiated: the Package #0 SessionID
+		} else if t.Session == "" {
 			t.Session = randomSessionID()
 		}
 		a.active[t.ServerID] = t

@@ -497,3 +497,40 @@ func TestAgentUnacknowledgedAlertsNoLoop(t *testing.T) {
 	}
 	ob.mu.Unlock()
 }
+
+// TestStartSessionRefMatchesSession: the reference StartSession returns
+// names the SessionID of the session that serves the request, also when a
+// session with that server is running at the time (the request waits for
+// the next one) and when it merges into a pending trigger.
+func TestStartSessionRefMatchesSession(t *testing.T) {
+	accs := newAccounts("a")
+	r := &fakeRunner{hold: make(chan struct{}), startC: make(chan Trigger, 4)}
+	a, _, _ := startAgent(t, Config{Runner: r, Accounts: accs, Config: config.Default()})
+	ctx := context.Background()
+	ref1, err := a.StartSession(ctx, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := <-r.startC // running, held
+	ref2, err := a.StartSession(ctx, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref3, err := a.StartSession(ctx, "a") // merges into ref2's trigger
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, s1, _ := strings.Cut(ref1, "/")
+	_, s2, _ := strings.Cut(ref2, "/")
+	if s1 != first.Session || s1 == "" {
+		t.Errorf("first ref %q, want session %q", ref1, first.Session)
+	}
+	if ref3 != ref2 || s2 == s1 {
+		t.Errorf("refs %q %q %q: want the 2nd and 3rd equal and a new session", ref1, ref2, ref3)
+	}
+	close(r.hold)
+	second := <-r.startC
+	if second.Session != s2 {
+		t.Errorf("second session %q, want %q from the ref", second.Session, s2)
+	}
+}

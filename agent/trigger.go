@@ -45,9 +45,10 @@ type Trigger struct {
 	// SessionID is the hex session id of Package #0 ("1234"); "" for a
 	// client-initiated session.
 	SessionID string
-	// Session is the SessionID the session uses, set by the agent when the
-	// session starts: SessionID for a server-initiated one, a random hex
-	// value (1..FFFF) for a client-initiated one.
+	// Session is the SessionID the session uses: SessionID for a
+	// server-initiated one; for a client-initiated one a random hex value
+	// (1..FFFF) assigned when the trigger is queued (so StartSession can
+	// return it), or when the session starts.
 	Session string
 	// UIMode is the ui-mode of Package #0 after the [push] and [ui] policy
 	// (user-interaction may have been turned into background).
@@ -65,6 +66,18 @@ type Trigger struct {
 	Sources uint16
 	// At is when the trigger was first queued.
 	At time.Time
+}
+
+// Ref is the reference StartSession and ProcessData return for a pending
+// trigger: "<ID>/<SessionID the session will use>" (the Package #0
+// SessionID when server-initiated, otherwise the one assigned when the
+// trigger was queued).
+func (t Trigger) Ref() string {
+	s := t.SessionID
+	if s == "" {
+		s = t.Session
+	}
+	return t.ID + "/" + s
 }
 
 // ServerInitiated reports whether t carries a Package #0 SessionID.

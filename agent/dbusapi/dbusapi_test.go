@@ -52,12 +52,25 @@ func account(id string) dmacc.Account {
 type runner struct {
 	mu   sync.Mutex
 	seen []agent.Trigger
+	hold chan struct{} // nil: sessions end at once
+	fail map[string]bool
 }
 
-func (r *runner) RunSession(_ context.Context, t agent.Trigger) (agent.Result, error) {
+func (r *runner) RunSession(ctx context.Context, t agent.Trigger) (agent.Result, error) {
 	r.mu.Lock()
 	r.seen = append(r.seen, t)
+	hold, fail := r.hold, r.fail[t.ServerID]
 	r.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+			return agent.Result{Status: -1, Summary: "aborted"}, ctx.Err()
+		}
+	}
+	if fail {
+		return agent.Result{Status: 401, Summary: "authentication failed"}, errors.New("authentication failed")
+	}
 	return agent.Result{Summary: "ok", Commands: 2}, nil
 }
 
@@ -419,5 +432,113 @@ func TestProcessFile(t *testing.T) {
 	}
 	if _, err := c.ProcessFile(ctx, write("x.bin", []byte("garbage")), "notification"); err == nil || !strings.Contains(err.Error(), "BadInput") {
 		t.Errorf("garbage: got %v, want BadInput", err)
+	}
+}
+
+// TestClientRunSession: the client asks for a session and gets the
+// SessionFinished of exactly the session that served it, also when a
+// session with that server was running at the time; a failing session
+// reports its status; a vanishing agent ends the wait.
+func TestClientRunSession(t *testing.T) {
+	e := setup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := Connect(ctx, "system")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	got, err := c.RunSession(ctx, "")
+	if err != nil || len(got) != 2 {
+		t.Fatalf("RunSession(all): got %+v, %v; want 2 results", got, err)
+	}
+	servers := map[string]bool{}
+	for _, f := range got {
+		servers[f.ServerID] = f.OK()
+	}
+	if !servers["dm.example.com"] || !servers["com.mgmtsrv.manage"] {
+		t.Errorf("got %+v, want both servers ok", got)
+	}
+
+	// A session with the server is running (held) when we ask: ours is
+	// the next one, not the running one.
+	e.runner.mu.Lock()
+	e.runner.hold = make(chan struct{})
+	e.runner.fail = map[string]bool{"dm.example.com": true}
+	hold := e.runner.hold
+	e.runner.mu.Unlock()
+	if _, err := c.StartSession(ctx, "dm.example.com"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !running(e.agent, "dm.example.com") && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	first := e.runner.triggers()[len(e.runner.triggers())-1]
+	type res struct {
+		f   []Finished
+		err error
+	}
+	rc := make(chan res, 1)
+	go func() { f, err := c.RunSession(ctx, "dm.example.com"); rc <- res{f, err} }()
+	for e.agent.Snapshot().Queued == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(hold) // the running session and then ours end (both fail)
+	r := <-rc
+	if r.err != nil || len(r.f) != 1 {
+		t.Fatalf("got %+v, %v; want one result", r.f, r.err)
+	}
+	if r.f[0].SessionID == first.Session {
+		t.Errorf("got the running session %s, want the next one", first.Session)
+	}
+	last := e.runner.triggers()[len(e.runner.triggers())-1]
+	if r.f[0].SessionID != last.Session || r.f[0].OK() || r.f[0].Status != 401 || r.f[0].Result != "authentication failed" {
+		t.Errorf("got %+v, want session %s failed with 401", r.f[0], last.Session)
+	}
+
+	// The agent leaves the bus while we wait.
+	e.runner.mu.Lock()
+	e.runner.hold = make(chan struct{})
+	e.runner.mu.Unlock()
+	go func() {
+		for !running(e.agent, "com.mgmtsrv.manage") {
+			time.Sleep(5 * time.Millisecond)
+		}
+		e.srv.Close()
+	}()
+	if _, err := c.RunSession(ctx, "com.mgmtsrv.manage"); !errors.Is(err, ErrAgentGone) {
+		t.Errorf("got %v, want ErrAgentGone", err)
+	}
+	e.runner.mu.Lock()
+	close(e.runner.hold)
+	e.runner.mu.Unlock()
+}
+
+func running(a *agent.Agent, id string) bool {
+	for _, s := range a.Snapshot().Servers {
+		if s.ServerID == id && s.Running {
+			return true
+		}
+	}
+	return false
+}
+
+func TestSplitRef(t *testing.T) {
+	tests := []struct {
+		in, trig, sid string
+		ok            bool
+	}{
+		{"t5/1A2B", "t5", "1A2B", true},
+		{"t5", "t5", "", false},
+		{"/1A2B", "", "1A2B", false},
+		{"t5/", "t5", "", false},
+	}
+	for _, tt := range tests {
+		tr, sid, ok := SplitRef(tt.in)
+		if tr != tt.trig || sid != tt.sid || ok != tt.ok {
+			t.Errorf("SplitRef(%q): got %q %q %v, want %q %q %v", tt.in, tr, sid, ok, tt.trig, tt.sid, tt.ok)
+		}
 	}
 }

@@ -12,6 +12,17 @@
 // (org.freedesktop.DBus.Properties, GetConnectionUnixUser, unix fd
 // passing), godbus/dbus/v5 export and introspect.
 //
+// References: StartSession and ProcessFile return "<trigger id>/<SessionID>"
+// per queued trigger (comma-separated for several): the SessionID is the
+// one SessionStarted and SessionFinished will carry for the session that
+// serves the request (a session running at the time of the call does not
+// serve it). Client.RunSession subscribes to SessionFinished (from the
+// name's owner only) before calling StartSession and waits for those
+// SessionIDs; that is how "omadm-agent session" runs a session through the
+// daemon. Edge case: if a server-initiated push for the same server
+// replaces the still-pending trigger, the session carries the push's
+// SessionID and the waiter times out.
+//
 // Access: everyone may read (GetState, properties, signals). The changing
 // methods (StartSession, Reload, ProcessFile) are allowed to root and to
 // members of [dbus] control_group only; the agent asks the bus for the
