@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -648,4 +649,15 @@ func (c *tclient) exec(m *syncml.Message, cmd *syncml.Command, inAtomic bool) ([
 		return sts, res
 	}
 	return one(406), nil
+}
+
+func readFile(path string) ([]byte, error) { return os.ReadFile(path) }
+
+func httpPost(u, ct string, body []byte) (int, error) {
+	resp, err := http.Post(u, ct, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
 }

@@ -550,6 +550,9 @@ func (p *parser) parseLarge(ln int, rest string) (*largeObject, string, error) {
 			return nil, "", p.errf(ln, "large-object: unknown option %q", f[0])
 		}
 	}
+	if lo.format == "b64" && lo.size%4 != 0 {
+		return nil, "", p.errf(ln, "large-object: a b64 object's size must be a multiple of 4")
+	}
 	return lo, label, nil
 }
 
