@@ -19,10 +19,14 @@ import (
 //
 // A Builder is not safe for concurrent use.
 type Builder struct {
-	enc  Encoding
-	buf  []byte
-	n    int
-	page byte // WBXML: code page after the last command
+	enc Encoding
+	// The message so far is full followed by buf. Chunks are never grown
+	// in place, so adding commands copies each byte once.
+	full  [][]byte
+	nfull int // total length of full
+	buf   []byte
+	n     int
+	page  byte // WBXML: code page after the last command
 
 	// Cache of the last command measured by SizeOf, reused by Add.
 	last      *Command
@@ -84,7 +88,7 @@ func (b *Builder) Len() int { return b.n }
 
 // Size returns the size in bytes that the finished message (with Final)
 // would have now.
-func (b *Builder) Size() int { return len(b.buf) + b.tail(b.page) }
+func (b *Builder) Size() int { return b.nfull + len(b.buf) + b.tail(b.page) }
 
 func (b *Builder) tail(page byte) int {
 	if b.enc == XML {
@@ -126,6 +130,13 @@ func (b *Builder) Add(cmd *Command) error {
 	enc, page, err := b.encode(cmd)
 	if err != nil {
 		return err
+	}
+	need := len(enc) + b.switchCost()
+	if len(b.buf)+need > cap(b.buf) {
+		// Start a new chunk rather than grow (and copy) this one.
+		b.full = append(b.full, b.buf)
+		b.nfull += len(b.buf)
+		b.buf = make([]byte, 0, max(need, min(2*cap(b.buf), 256<<10)))
 	}
 	if b.switchCost() != 0 {
 		b.buf = append(b.buf, 0x00, 0x00)
@@ -186,8 +197,11 @@ func (b *Builder) encode(cmd *Command) ([]byte, byte, error) {
 // Bytes returns the finished message, with <Final/> if final is true. The
 // Builder may be used further; later Adds do not change the returned slice.
 func (b *Builder) Bytes(final bool) []byte {
-	out := make([]byte, len(b.buf), b.Size())
-	copy(out, b.buf)
+	out := make([]byte, 0, b.Size())
+	for _, c := range b.full {
+		out = append(out, c...)
+	}
+	out = append(out, b.buf...)
 	switch b.enc {
 	case XML:
 		if final {

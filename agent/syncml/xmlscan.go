@@ -38,12 +38,15 @@ type xmlScanner struct {
 	needClose bool
 	buf       []byte     // decoded text (entities, \r), valid until the next event
 	attrs     []xml.Attr // attributes of the last start tag, reused
+	spaces    []string   // namespaces of open elements (see scanElem)
 }
 
+// scanElem is an open element. It holds no pointers (offsets into the
+// input, an index into spaces), so pushing it costs no write barriers.
 type scanElem struct {
-	prefix, local string   // as written, for matching the end tag
-	name          xml.Name // translated
-	nsLen         int      // len(ns) before this element's declarations
+	ps, pe, ls, le int // prefix and local name as written, for the end tag
+	space          int // translated namespace, index into spaces
+	nsLen          int // len(ns) before this element's declarations
 }
 
 type nsBinding struct{ prefix, uri string }
@@ -154,39 +157,48 @@ func (s *xmlScanner) next(ev *event) error {
 	}
 }
 
-// isNameByte reports the single-byte characters a name may hold.
-func isNameByte(c byte) bool {
-	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
-		c == '_' || c == ':' || c == '.' || c == '-'
-}
+// nameByte marks the single-byte characters a name may hold.
+var nameByte = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
+			c == '_' || c == ':' || c == '.' || c == '-' || c >= utf8.RuneSelf
+	}
+	return t
+}()
 
 // readName reads a name (any run of name bytes and non-ASCII bytes) and
-// returns its bounds; ok is false with no error when no name starts here.
-func (s *xmlScanner) readName() (start, end int, ok bool) {
+// returns its bounds, the number of colons in it and the offset of the
+// last; ok is false with no error when no name starts here.
+func (s *xmlScanner) readName() (start, end, colons, colonAt int, ok bool) {
 	start = s.pos
-	if s.pos >= len(s.data) {
+	d := s.data
+	if start >= len(d) {
 		s.syntaxError("unexpected EOF")
 		return
 	}
-	if b := s.data[s.pos]; b < utf8.RuneSelf && !isNameByte(b) {
+	if !nameByte[d[start]] {
 		return
 	}
-	s.pos++
-	for {
-		if s.pos >= len(s.data) {
-			s.syntaxError("unexpected EOF")
-			return
+	i := start
+	for ; i < len(d); i++ {
+		c := d[i]
+		if !nameByte[c] {
+			s.pos = i
+			return start, i, colons, colonAt, true
 		}
-		if b := s.data[s.pos]; b < utf8.RuneSelf && !isNameByte(b) {
-			return start, s.pos, true
+		if c == ':' {
+			colons++
+			colonAt = i
 		}
-		s.pos++
 	}
+	s.pos = len(d)
+	s.syntaxError("unexpected EOF")
+	return
 }
 
 // name reads a name and checks it is an XML name.
 func (s *xmlScanner) name() (string, bool) {
-	start, end, ok := s.readName()
+	start, end, _, _, ok := s.readName()
 	if !ok {
 		return "", false
 	}
@@ -210,7 +222,7 @@ func isXMLName(b []byte) bool {
 		}
 	}
 	if ascii {
-		c := b[0]
+		c := b[0] // the rest are name bytes (readName)
 		return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || c == '_' || c == ':'
 	}
 	// Names beyond ASCII: let encoding/xml judge, so that both accept the
@@ -232,17 +244,41 @@ func isXMLName(b []byte) bool {
 // nsname reads a name and splits it at its colon; ok is false (without an
 // error) for a name with more than one colon.
 func (s *xmlScanner) nsname() (prefix, local string, ok bool) {
-	n, ok := s.name()
+	ps, pe, ls, le, ok := s.nsnameAt()
 	if !ok {
 		return "", "", false
 	}
-	if strings.Count(n, ":") > 1 {
-		return "", "", false
+	return s.str[ps:pe], s.str[ls:le], true
+}
+
+// nsnameAt is nsname returning the offsets of prefix and local name.
+func (s *xmlScanner) nsnameAt() (ps, pe, ls, le int, ok bool) {
+	start, end, colons, colonAt, ok := s.readName()
+	if !ok {
+		return
 	}
-	if p, l, found := strings.Cut(n, ":"); found && p != "" && l != "" {
-		return p, l, true
+	if !isXMLName(s.data[start:end]) {
+		s.syntaxError("invalid XML name: " + string(s.data[start:end]))
+		return 0, 0, 0, 0, false
 	}
-	return "", n, true
+	switch {
+	case colons > 1:
+		return 0, 0, 0, 0, false
+	case colons == 1 && colonAt > start && colonAt < end-1:
+		return start, colonAt, colonAt + 1, end, true
+	}
+	return start, start, start, end, true
+}
+
+// spaceIndex interns a namespace for scanElem.
+func (s *xmlScanner) spaceIndex(space string) int {
+	for i := len(s.spaces) - 1; i >= 0 && i >= len(s.spaces)-32; i-- {
+		if s.spaces[i] == space {
+			return i
+		}
+	}
+	s.spaces = append(s.spaces, space)
+	return len(s.spaces) - 1
 }
 
 func (s *xmlScanner) lookupNS(prefix string) (string, bool) {
@@ -274,7 +310,7 @@ func (s *xmlScanner) translate(prefix, local string, isElement bool) string {
 }
 
 func (s *xmlScanner) startTag(ev *event) error {
-	prefix, local, ok := s.nsname()
+	ps, pe, ls, le, ok := s.nsnameAt()
 	if !ok {
 		if s.err == nil {
 			s.syntaxError("expected element name after <")
@@ -335,11 +371,12 @@ func (s *xmlScanner) startTag(ev *event) error {
 			s.ns = append(s.ns, nsBinding{"", a.Value})
 		}
 	}
-	name := xml.Name{Space: s.translate(prefix, local, true), Local: local}
+	local := s.str[ls:le]
+	name := xml.Name{Space: s.translate(s.str[ps:pe], local, true), Local: local}
 	for i := range attrs {
 		attrs[i].Name.Space = s.translate(attrs[i].Name.Space, attrs[i].Name.Local, false)
 	}
-	s.stack = append(s.stack, scanElem{prefix: prefix, local: local, name: name, nsLen: nsLen})
+	s.stack = append(s.stack, scanElem{ps: ps, pe: pe, ls: ls, le: le, space: s.spaceIndex(name.Space), nsLen: nsLen})
 	s.needClose = empty
 	ev.Kind, ev.Name = evStart, name
 	if len(attrs) > 0 {
@@ -353,7 +390,7 @@ func (s *xmlScanner) startTag(ev *event) error {
 // popTo closes the innermost element into ev.
 func (s *xmlScanner) popTo(ev *event) {
 	e := &s.stack[len(s.stack)-1]
-	ev.Kind, ev.Name = evEnd, e.name
+	ev.Kind, ev.Name = evEnd, xml.Name{Space: s.spaces[e.space], Local: s.str[e.ls:e.le]}
 	s.ns = s.ns[:e.nsLen]
 	s.stack = s.stack[:len(s.stack)-1]
 }
@@ -378,15 +415,16 @@ func (s *xmlScanner) endTag(ev *event) error {
 		return s.syntaxError("unexpected end element </" + local + ">")
 	}
 	top := &s.stack[len(s.stack)-1]
-	if top.local != local {
-		return s.syntaxError("element <" + top.local + "> closed by </" + local + ">")
+	topLocal, topPrefix := s.str[top.ls:top.le], s.str[top.ps:top.pe]
+	if topLocal != local {
+		return s.syntaxError("element <" + topLocal + "> closed by </" + local + ">")
 	}
-	if top.prefix != prefix {
+	if topPrefix != prefix {
 		ns := prefix
 		if ns == "" {
 			ns = `""`
 		}
-		return s.syntaxError("element <" + top.local + "> in space " + top.prefix +
+		return s.syntaxError("element <" + topLocal + "> in space " + topPrefix +
 			" closed by </" + local + "> in space " + ns)
 	}
 	s.popTo(ev)
@@ -582,7 +620,7 @@ func (s *xmlScanner) decodeText(quote int, cdata bool) ([]byte, bool) {
 				}
 			} else {
 				s.pos--
-				nstart, nend, ok := s.readName()
+				nstart, nend, _, _, ok := s.readName()
 				if ok {
 					buf = append(buf, s.data[nstart:nend]...)
 				} else if s.err != nil {
