@@ -6,6 +6,10 @@
 # test runs them too, as part of go test ./... (test-go).
 
 DEMO_BIN := bin/omadm-demo
+# The peers of the demo and of agent/e2e: dbus-daemon, the hostnamed/timedated
+# stand-ins, the SMS PDU encoder, and the zone database the timedate CSP
+# validates against.
+DEB_PKGS += dbus python3-dbusmock python3-gammu tzdata
 
 demo: deps build ## run the end-to-end demo (SMS push -> DM session over HTTPS -> D-Bus), ~5 s
 	$(GO) build -trimpath -o $(DEMO_BIN) ./agent/cmd/omadm-demo
