@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/godbus/dbus/v5"
@@ -111,4 +112,25 @@ func (c *Client) wait(ctx context.Context, start func() (string, error)) ([]Fini
 		}
 	}
 	return out, nil
+}
+
+// ProcessDataAndWait passes data to the agent as a file of kind
+// ("notification", "bootstrap" or "") through a pipe (ProcessFile takes a
+// descriptor) and waits, like RunSession, for the sessions it queued.
+func (c *Client) ProcessDataAndWait(ctx context.Context, data []byte, kind string) ([]Finished, error) {
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("dbusapi: %d bytes is more than %d", len(data), MaxFileSize)
+	}
+	return c.wait(ctx, func() (string, error) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return "", err
+		}
+		defer r.Close()
+		go func() {
+			w.Write(data)
+			w.Close()
+		}()
+		return c.ProcessFile(ctx, r, kind)
+	})
 }

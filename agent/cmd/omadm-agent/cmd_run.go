@@ -111,6 +111,11 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 	}
 	stateDir := c.daemonStateDir(cfg)
 	cfg.Agent.StateDir = stateDir
+	unlock, err := lockStateDir(stateDir, "daemon")
+	if err != nil {
+		return fmt.Errorf("%w (one agent per state directory)", err)
+	}
+	defer unlock()
 	load := func() (config.Config, config.Sources, error) {
 		nc, s, err := c.loadDaemonConfig()
 		if err == nil {

@@ -12,6 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/omadm-agent/omadm-agent/agent"
+	"github.com/omadm-agent/omadm-agent/agent/config"
+	"github.com/omadm-agent/omadm-agent/agent/dbusapi"
 	"github.com/omadm-agent/omadm-agent/agent/notification"
 	"github.com/omadm-agent/omadm-agent/agent/outbox"
 	"github.com/omadm-agent/omadm-agent/agent/session"
@@ -19,23 +22,95 @@ import (
 	"github.com/omadm-agent/omadm-agent/tree"
 )
 
-const sessionUsage = `usage: omadm-agent session [--server SERVERID] [--record DIR] [--xml] [-v]`
-const notifyUsage = `usage: omadm-agent notify [--record DIR] [--xml] [-v] FILE   (Package #0, binary or hex; - for stdin)`
+const sessionUsage = `usage: omadm-agent session [--server SERVERID] [--timeout DUR] [--record DIR] [--xml] [-v]
+
+When the agent daemon runs (its D-Bus name has an owner on the [dbus] bus),
+the session is run by the daemon: StartSession, then the matching
+SessionFinished is awaited (--timeout). Otherwise the session runs here.`
+const notifyUsage = `usage: omadm-agent notify [--timeout DUR] [--record DIR] [--xml] [-v] FILE   (Package #0, binary or hex; - for stdin)
+
+When the agent daemon runs, the Package #0 is passed to it (ProcessFile)
+and the session it starts is awaited (--timeout).`
+
+// defaultWaitTimeout bounds the wait for a daemon-run session.
+const defaultWaitTimeout = 15 * time.Minute
 
 // sessionFlags are the flags shared by session and notify.
 type sessionFlags struct {
 	record  string
 	xml     bool
 	verbose bool
+	timeout time.Duration
 }
 
 func (f *sessionFlags) register(fs interface {
 	StringVar(*string, string, string, string)
 	BoolVar(*bool, string, bool, string)
+	DurationVar(*time.Duration, string, time.Duration, string)
 }) {
-	fs.StringVar(&f.record, "record", "", "record every message of the session (secrets redacted) under DIR")
-	fs.BoolVar(&f.xml, "xml", false, "use XML instead of WBXML")
-	fs.BoolVar(&f.verbose, "v", false, "log the session on stderr (debug level)")
+	fs.StringVar(&f.record, "record", "", "record every message of the session (secrets redacted) under DIR (standalone only)")
+	fs.BoolVar(&f.xml, "xml", false, "use XML instead of WBXML (standalone only)")
+	fs.BoolVar(&f.verbose, "v", false, "log the session on stderr (debug level; standalone only)")
+	fs.DurationVar(&f.timeout, "timeout", defaultWaitTimeout, "with a running agent: how long to wait for the session to finish")
+}
+
+// runningAgent returns a client of the running daemon, or nil when none
+// owns the bus name on the configured bus ([dbus] bus; the address comes
+// from DBUS_SYSTEM_BUS_ADDRESS / DBUS_SESSION_BUS_ADDRESS).
+func (c *cli) runningAgent(ctx context.Context) *dbusapi.Client {
+	cfg, _, err := c.loadDaemonConfig()
+	if err != nil {
+		cfg = config.Default()
+	}
+	// The connection must outlive qctx (godbus closes it with its
+	// context); the caller closes it.
+	cl, err := dbusapi.Connect(context.WithoutCancel(ctx), cfg.DBus.Bus)
+	if err != nil {
+		return nil
+	}
+	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if !cl.Running(qctx) {
+		cl.Close()
+		return nil
+	}
+	return cl
+}
+
+// viaDaemon checks that sf makes sense for a daemon-run session.
+func (sf sessionFlags) viaDaemon() error {
+	if sf.record != "" || sf.xml {
+		return usagef("the agent daemon is running and runs the session: --record and --xml apply only to a standalone session (set [agent] record_dir or a [[server]] encoding instead)")
+	}
+	if sf.timeout <= 0 {
+		return usagef("--timeout must be positive")
+	}
+	return nil
+}
+
+// waitDaemon runs start (StartSession or ProcessFile through cl) and
+// waits for the sessions it queued; it prints one line per session and
+// fails if any failed.
+func (c *cli) waitDaemon(ctx context.Context, sf sessionFlags, run func(ctx context.Context) ([]dbusapi.Finished, error)) error {
+	wctx, cancel := context.WithTimeout(ctx, sf.timeout)
+	defer cancel()
+	fs, err := run(wctx)
+	var failed []string
+	for _, f := range fs {
+		fmt.Fprintf(c.stdout, "session %s with %s (run by the agent daemon): %s\n", f.SessionID, f.ServerID, f.Result)
+		if !f.OK() {
+			failed = append(failed, fmt.Sprintf("session %s with %s failed (status %d): %s", f.SessionID, f.ServerID, f.Status, oneLine(errors.New(f.Result))))
+		}
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+		return fmt.Errorf("the agent daemon did not finish the session within %s (it may still run it: see omadm-agent status)", sf.timeout)
+	case err != nil:
+		return fmt.Errorf("agent daemon: %s", oneLine(err))
+	case len(failed) > 0:
+		return errors.New(strings.Join(failed, "; "))
+	}
+	return nil
 }
 
 // cmdSession runs one client-initiated session now (Alert 1201).
@@ -51,6 +126,22 @@ func cmdSession(ctx context.Context, c *cli, args []string) error {
 	if fs.NArg() != 0 {
 		return usagef("%s", sessionUsage)
 	}
+	if cl := c.runningAgent(ctx); cl != nil {
+		// Never run the engine here while the daemon runs: it owns the
+		// sessions (one per server at a time).
+		defer cl.Close()
+		if err := sf.viaDaemon(); err != nil {
+			return err
+		}
+		return c.waitDaemon(ctx, sf, func(ctx context.Context) ([]dbusapi.Finished, error) {
+			return cl.RunSession(ctx, *server)
+		})
+	}
+	unlock, err := lockStateDir(c.stateDir, "session")
+	if err != nil {
+		return fmt.Errorf("%w: the agent daemon may be running without D-Bus, or another session is running", err)
+	}
+	defer unlock()
 	t, accs, err := c.openSessionTree(ctx)
 	if err != nil {
 		return err
@@ -109,6 +200,20 @@ func cmdNotify(ctx context.Context, c *cli, args []string) error {
 	if n == nil {
 		return fmt.Errorf("%s: %s", name, oneLine(err))
 	}
+	if cl := c.runningAgent(ctx); cl != nil {
+		defer cl.Close()
+		if err := sf.viaDaemon(); err != nil {
+			return err
+		}
+		return c.waitDaemon(ctx, sf, func(ctx context.Context) ([]dbusapi.Finished, error) {
+			return cl.ProcessDataAndWait(ctx, b, agent.KindNotification)
+		})
+	}
+	unlock, err := lockStateDir(c.stateDir, "session")
+	if err != nil {
+		return fmt.Errorf("%w: the agent daemon may be running without D-Bus, or another session is running", err)
+	}
+	defer unlock()
 	t, accs, err := c.openSessionTree(ctx)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -8,8 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/omadm-agent/omadm-agent/agent"
 	"github.com/omadm-agent/omadm-agent/agent/config"
+	"github.com/omadm-agent/omadm-agent/agent/dbusapi/dbusapitest"
 	"github.com/omadm-agent/omadm-agent/agent/device"
 	"github.com/omadm-agent/omadm-agent/agent/dmtest"
 	"github.com/omadm-agent/omadm-agent/agent/notification"
@@ -167,5 +171,123 @@ func TestCLINotify(t *testing.T) {
 	os.WriteFile(otherFile, other, 0o600)
 	if code, _, errOut := env.run(t, "notify", otherFile); code != 1 || !strings.Contains(errOut, "unknown server") {
 		t.Errorf("unknown server: exit %d %q", code, errOut)
+	}
+}
+
+// daemonFor runs the real daemon (real session engine) in-process on env's
+// state directory with [dbus] bus = bus, until the test ends.
+func daemonFor(t *testing.T, env *sessionEnv, bus string) (*agent.Agent, *lockedBuf) {
+	t.Helper()
+	extra := fmt.Sprintf("\n[agent]\nstate_dir = %q\nlog_level = \"debug\"\n\n[dbus]\nbus = %q\n", env.state, bus)
+	f, err := os.OpenFile(env.conf, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(extra)
+	f.Close()
+	stderr := &lockedBuf{}
+	c := &cli{stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: stderr, stateDir: defaultStateDir, config: env.conf}
+	started := make(chan *agent.Agent, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runDaemon(ctx, c, daemonOptions{started: started}) }()
+	var a *agent.Agent
+	select {
+	case a = <-started:
+	case err := <-done:
+		t.Fatalf("daemon exited: %v\n%s", err, stderr)
+	case <-time.After(15 * time.Second):
+		t.Fatalf("daemon not ready\n%s", stderr)
+	}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Error("daemon did not stop")
+		}
+		if t.Failed() {
+			t.Logf("daemon log:\n%s", stderr)
+		}
+	})
+	return a, stderr
+}
+
+// TestCLISessionViaDaemon: with the daemon on a private bus, "session"
+// and "notify" are run by the daemon (its engine talks to dmtest, the CLI
+// waits for SessionFinished), a failing session exits 1 with one line, and
+// --timeout bounds the wait. Standalone-only flags are refused.
+func TestCLISessionViaDaemon(t *testing.T) {
+	dbusapitest.Start(t) // sets DBUS_SYSTEM_BUS_ADDRESS
+	srv := startScenario(t, "plain-1201", "dmtest")
+	slow := startScenario(t, "stall", "slow")
+	push := startScenario(t, "plain-1200", "pushy")
+	env := newSessionEnv(t, map[string]*dmtest.Server{"dmtest": srv, "slow": slow, "pushy": push})
+	a, dlog := daemonFor(t, env, "system")
+
+	code, out, errOut := env.run(t, "session", "--server", "dmtest")
+	if code != 0 || !strings.Contains(out, "with dmtest (run by the agent daemon): ok") {
+		t.Fatalf("session via daemon: exit %d, out %q, err %q", code, out, errOut)
+	}
+	if rep := srv.Report(); !rep.Passed() {
+		t.Errorf("scenario: %s", rep)
+	}
+	if !strings.Contains(dlog.String(), `msg="session starting" server_id=dmtest`) {
+		t.Errorf("the daemon did not run the session:\n%s", dlog)
+	}
+
+	// --timeout: the stalling server needs 2 s; we wait 300 ms.
+	start := time.Now()
+	code, _, errOut = env.run(t, "session", "--server", "slow", "--timeout", "300ms")
+	if code != 1 || !strings.Contains(errOut, "did not finish the session within 300ms") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+		t.Errorf("timeout: exit %d, stderr %q", code, errOut)
+	}
+	if d := time.Since(start); d > 1500*time.Millisecond {
+		t.Errorf("timeout took %v", d)
+	}
+	waitUntil(t, "slow session end", func() bool { return a.Stats().Finished == 2 })
+	if rep := slow.Report(); !rep.Passed() {
+		t.Errorf("stall scenario (finished by the daemon): %s", rep)
+	}
+
+	// Package #0 through the daemon.
+	pkg0, err := push.Notification(0x1A2B, notification.UIBackground)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "pkg0.bin")
+	os.WriteFile(file, pkg0, 0o600)
+	code, out, errOut = env.run(t, "notify", file)
+	if code != 0 || !strings.Contains(out, "session 1A2B with pushy (run by the agent daemon): ok") {
+		t.Errorf("notify via daemon: exit %d, out %q, err %q", code, out, errOut)
+	}
+	if rep := push.Report(); !rep.Passed() {
+		t.Errorf("plain-1200 scenario: %s", rep)
+	}
+
+	// A failing session: dmtest is done with its one scenario session.
+	code, out, errOut = env.run(t, "session", "--server", "dmtest", "--timeout", "20s")
+	if code != 1 || !strings.Contains(errOut, "failed (status") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+		t.Errorf("failing session: exit %d, out %q, stderr %q", code, out, errOut)
+	}
+
+	if code, _, errOut := env.run(t, "session", "--server", "dmtest", "--record", t.TempDir()); code != 2 || !strings.Contains(errOut, "standalone") {
+		t.Errorf("--record with the daemon: exit %d %q", code, errOut)
+	}
+}
+
+// TestCLISessionDaemonWithoutBus: the daemon runs but is not reachable
+// over D-Bus; the CLI must not run a second engine on the same state.
+func TestCLISessionDaemonWithoutBus(t *testing.T) {
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+filepath.Join(t.TempDir(), "no-bus"))
+	srv := startScenario(t, "plain-1201", "dmtest")
+	env := newSessionEnv(t, map[string]*dmtest.Server{"dmtest": srv})
+	daemonFor(t, env, "session")
+	code, _, errOut := env.run(t, "session")
+	if code != 1 || !strings.Contains(errOut, "state directory in use") || !strings.Contains(errOut, "omadm-agent daemon (pid") {
+		t.Errorf("exit %d, stderr %q; want the lock refusal", code, errOut)
+	}
+	if rep := srv.Report(); len(rep.Checks) != 1 || rep.Passed() || !strings.Contains(fmt.Sprint(rep), "waiting in round 1 of") {
+		t.Errorf("scenario report %s, want it still waiting for the first package (no session)", rep)
 	}
 }
