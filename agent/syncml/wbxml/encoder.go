@@ -37,6 +37,7 @@ type Encoder struct {
 	sub      *Encoder // embedded document in progress
 	subDepth int
 	maxDepth int
+	tags     *[64]tagCacheEntry
 }
 
 type encElem struct {
@@ -68,7 +69,7 @@ func NewEncoder(w io.Writer, doc Doc) *Encoder {
 func (e *Encoder) Reset(w io.Writer) {
 	old := *e
 	*e = Encoder{w: w, doc: old.doc, version: old.version, maxDepth: old.maxDepth,
-		buf: old.buf[:0], stack: old.stack[:0], text: old.text[:0], strtbl: old.strtbl[:0]}
+		buf: old.buf[:0], stack: old.stack[:0], text: old.text[:0], strtbl: old.strtbl[:0], tags: old.tags}
 	if e.doc.t == nil {
 		e.err = fmt.Errorf("wbxml: encoder: %w: zero Doc", ErrNotEncodable)
 	}
@@ -416,6 +417,35 @@ func (e *Encoder) resolve(t xml.StartElement) xml.Name {
 	return n
 }
 
+// tagCacheEntry remembers one tag table lookup.
+type tagCacheEntry struct {
+	name xml.Name
+	ref  tagRef
+	ok   bool
+	set  bool
+}
+
+// tagRef looks up the token of an element name, through a small
+// direct-mapped cache in front of the table's map: a message repeats few
+// names many times.
+func (e *Encoder) tagRef(name xml.Name) (tagRef, bool) {
+	l := name.Local
+	h := len(l) + len(name.Space)<<2
+	if len(l) > 0 {
+		h += int(l[0])<<1 + int(l[len(l)-1])*7
+	}
+	if e.tags == nil {
+		e.tags = new([64]tagCacheEntry)
+	}
+	c := &e.tags[h&(len(e.tags)-1)]
+	if c.set && c.name.Local == l && c.name.Space == name.Space {
+		return c.ref, c.ok
+	}
+	ref, ok := e.doc.t.tagIdx[name]
+	*c = tagCacheEntry{name: name, ref: ref, ok: ok, set: true}
+	return ref, ok
+}
+
 func (e *Encoder) start(t xml.StartElement) error {
 	if e.rootDone {
 		return e.failf("%w: second root element <%s>", ErrStructure, t.Name.Local)
@@ -445,7 +475,7 @@ func (e *Encoder) start(t xml.StartElement) error {
 			return nil
 		}
 	}
-	ref, ok := e.doc.t.tagIdx[name]
+	ref, ok := e.tagRef(name)
 	if !ok && e.doc.t.syncml && name.Space == e.doc.Space {
 		// A MetInf element written without its namespace (libwbxml accepts it too).
 		mi := xml.Name{Space: NSMetInf, Local: name.Local}
