@@ -34,7 +34,8 @@ type Builder struct {
 	lastPage  byte
 
 	scratch xmlWriter // reused for XML commands
-	wsink   tokenSink // reused for WBXML commands, with its encoder
+	fast    fastSink  // reused for WBXML commands
+	wsink   tokenSink // reused for WBXML commands fast cannot write, with its encoder
 }
 
 var (
@@ -170,6 +171,13 @@ func (b *Builder) encode(cmd *Command) ([]byte, byte, error) {
 		// Each command is encoded as the body of a document of its own,
 		// starting on code page 0, by one reused encoder; its bytes are
 		// valid until the next encode.
+		f := &b.fast
+		f.reset()
+		writeCommand(f, cmd)
+		if !f.bail {
+			out, page = f.buf, f.page
+			break
+		}
 		s := &b.wsink
 		if s.w == nil {
 			s.w = wbxml.NewEncoder(nil, wbxml.SyncML12)

@@ -434,3 +434,14 @@ func docByRoot(n xml.Name) (Doc, bool) {
 	}
 	return Doc{}, false
 }
+
+// Tag returns the code page and token of an element of this document type;
+// ok is false for an element without a token (the Encoder writes those as
+// LITERAL tags).
+func (d Doc) Tag(name xml.Name) (page, token byte, ok bool) {
+	if d.t == nil {
+		return 0, 0, false
+	}
+	ref, ok := d.t.tagIdx[name]
+	return ref.page, ref.tok, ok
+}
