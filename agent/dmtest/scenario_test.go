@@ -151,9 +151,8 @@ func TestShippedScenarios(t *testing.T) {
 }
 
 func FuzzParseScenario(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join(scenarioDir, "*.dms"))
-	for _, p := range files {
-		b, err := os.ReadFile(p)
+	for _, name := range []string{"plain-1201", "atomic-fail", "auth-md5-challenge"} {
+		b, err := os.ReadFile(filepath.Join(scenarioDir, name+".dms"))
 		if err == nil {
 			f.Add(string(b))
 		}

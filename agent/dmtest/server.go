@@ -40,7 +40,7 @@ type Server struct {
 	closed bool
 
 	done     chan struct{}
-	doneOnce sync.Once
+	doneOnce *sync.Once
 	serveErr chan error
 	timer    *time.Timer
 }
@@ -79,6 +79,7 @@ func NewServer(sc *Scenario, opts Options) (*Server, error) {
 		ln:       ln,
 		logger:   opts.Logger,
 		done:     make(chan struct{}),
+		doneOnce: &sync.Once{},
 		serveErr: make(chan error, 1),
 	}
 	scheme := "https"
@@ -214,9 +215,37 @@ func (s *Server) Close() error {
 
 // Done is closed when the scenario has run to its end, has failed for
 // good (timeout, too many failed authentications) or the server was closed.
-func (s *Server) Done() <-chan struct{} { return s.done }
+// After Restart it returns the channel of the new run.
+func (s *Server) Done() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.done
+}
 
-func (s *Server) finish() { s.doneOnce.Do(func() { close(s.done) }) }
+func (s *Server) finish() {
+	s.mu.Lock()
+	once, done := s.doneOnce, s.done
+	s.mu.Unlock()
+	once.Do(func() { close(done) })
+}
+
+// Restart runs the scenario again from its first round, on the same
+// address and with the same certificate; the report, transcript and
+// session state of the previous run are discarded (the last client nonce
+// is kept, as a device would keep it). It is meant for a lab server that
+// serves one device run after run.
+func (s *Server) Restart() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	nonce := s.eng.clientNonce
+	s.eng = newEngine(s)
+	s.eng.clientNonce = nonce
+	s.done = make(chan struct{})
+	s.doneOnce = &sync.Once{}
+	if s.timer != nil {
+		s.timer.Reset(s.opts.Timeout)
+	}
+}
 
 // Report returns the checks so far. Before the scenario has finished, the
 // check "scenario.complete" fails and says where the script is waiting.

@@ -1,0 +1,235 @@
+// Command omadm-dmserver is a scripted OMA DM 1.2 test server for labs:
+// it plays a scenario (testdata/scenarios/*.dms, format in package
+// agent/dmtest) against any DM 1.2 client and prints which checks the
+// client passed.
+//
+//	omadm-dmserver --scenario FILE [--listen 127.0.0.1:8443] [--ca-out FILE]
+//	               [--server-id ID --server-password P ...] [--push-out FILE --session-id N]
+//	               [--transcript] [--forever]
+//	omadm-dmserver --list
+//
+// It prints its URL, writes the CA certificate the client must trust,
+// optionally writes a Package #0 for a server-initiated session, serves
+// until the scenario ends, then prints the report and exits 0 if every
+// check passed, 1 otherwise (2 for bad usage). Passwords may come from the
+// environment (DMSERVER_SERVER_PASSWORD, DMSERVER_CLIENT_PASSWORD) so they
+// do not show in the process list; they are never printed.
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/omadm-agent/omadm-agent/agent/dmtest"
+	"github.com/omadm-agent/omadm-agent/agent/notification"
+)
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is main without the process: it returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	err := serve(ctx, args, stdout, stderr)
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errFailed):
+		return 1
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "omadm-dmserver: %s (see --help)\n", ue.msg)
+		return 2
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	default:
+		fmt.Fprintf(stderr, "omadm-dmserver: %v\n", err)
+		return 1
+	}
+}
+
+var errFailed = errors.New("checks failed")
+
+// secretBytes decodes a nonce given as text, "b64:..." or "hex:...".
+func secretBytes(s string) ([]byte, error) {
+	switch {
+	case strings.HasPrefix(s, "b64:"):
+		return base64.StdEncoding.DecodeString(s[4:])
+	case strings.HasPrefix(s, "hex:"):
+		return hex.DecodeString(s[4:])
+	}
+	return []byte(s), nil
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("omadm-dmserver", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		scenario   = fs.String("scenario", "", "scenario file (.dms) to play")
+		list       = fs.Bool("list", false, "list the built-in checks and exit")
+		listen     = fs.String("listen", "127.0.0.1:8443", "listen address")
+		host       = fs.String("host", "", "host name or address of this machine as the device sees it (URL and certificate)")
+		path       = fs.String("path", "/dm", "URL path of the DM endpoint")
+		plain      = fs.Bool("plain", false, "serve plain HTTP instead of HTTPS")
+		caOut      = fs.String("ca-out", "", "write the CA certificate (PEM) the client must trust to this file")
+		serverID   = fs.String("server-id", "omadm-dmtest", "server identifier (DMAcc ServerID)")
+		serverPW   = fs.String("server-password", "", "server password (SRVCRED); or set DMSERVER_SERVER_PASSWORD")
+		serverNon  = fs.String("server-nonce", "", "server nonce (SRVCRED AAuthData): text, b64:... or hex:...")
+		clientUser = fs.String("client-user", "", "client user name (CLCRED AAuthName)")
+		clientPW   = fs.String("client-password", "", "client password (CLCRED); or set DMSERVER_CLIENT_PASSWORD")
+		clientNon  = fs.String("client-nonce", "", "client nonce (CLCRED AAuthData): text, b64:... or hex:...")
+		authMode   = fs.String("auth", "", "client authentication required: none, basic, md5, hmac (default: the scenario's)")
+		encoding   = fs.String("encoding", "", "reply encoding: xml or wbxml (default: the client's)")
+		maxMsg     = fs.Int("maxmsgsize", 0, "MaxMsgSize to advertise and enforce (default: the scenario's)")
+		pushOut    = fs.String("push-out", "", "write a Package #0 (server-initiated session trigger) to this file")
+		sessionID  = fs.Int("session-id", -1, "Package #0 session id 0..65535 (default: the scenario's, else 1)")
+		uiMode     = fs.String("ui-mode", "background", "Package #0 UI mode: not-specified, background, informative, user-interaction")
+		transcript = fs.Bool("transcript", false, "print a readable transcript of the session before the report")
+		forever    = fs.Bool("forever", false, "after the scenario ends, print the report and play it again (until interrupted)")
+		timeout    = fs.Duration("timeout", 0, "give up when the scenario has not finished after this long (default: the scenario's, else none)")
+		verbose    = fs.Bool("v", false, "log every exchange to stderr")
+	)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: omadm-dmserver --scenario FILE [options]\n       omadm-dmserver --list\n\noptions:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	if *list {
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "CHECK\tKIND\tRULE")
+		for _, c := range dmtest.Checks() {
+			kind := "required"
+			if c.Advisory {
+				kind = "advisory"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, kind, c.Desc)
+		}
+		fmt.Fprintln(tw, "line N: expect ...\trequired\teach expectation of the scenario")
+		return tw.Flush()
+	}
+	if *scenario == "" {
+		return usageError{"--scenario is required"}
+	}
+	sc, err := dmtest.LoadScenario(*scenario)
+	if err != nil {
+		return err
+	}
+	if *serverPW == "" {
+		*serverPW = os.Getenv("DMSERVER_SERVER_PASSWORD")
+	}
+	if *clientPW == "" {
+		*clientPW = os.Getenv("DMSERVER_CLIENT_PASSWORD")
+	}
+	sn, err := secretBytes(*serverNon)
+	if err != nil {
+		return usageError{"--server-nonce: " + err.Error()}
+	}
+	cn, err := secretBytes(*clientNon)
+	if err != nil {
+		return usageError{"--client-nonce: " + err.Error()}
+	}
+	ui, err := notification.ParseUIMode(*uiMode)
+	if err != nil {
+		return usageError{"--ui-mode: " + err.Error()}
+	}
+	if *sessionID > 0xFFFF {
+		return usageError{"--session-id must be 0..65535"}
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if *verbose {
+		logger = slog.New(slog.NewTextHandler(stderr, nil))
+	}
+	opts := dmtest.Options{
+		ServerID: *serverID, ServerPassword: *serverPW, ServerNonce: sn,
+		ClientUser: *clientUser, ClientPassword: *clientPW, ClientNonce: cn,
+		Auth: *authMode, Encoding: *encoding, MaxMsgSize: *maxMsg,
+		Logger: logger, Plain: *plain, Addr: *listen, PublicHost: *host, Path: *path, Timeout: *timeout,
+	}
+	srv, err := dmtest.NewServer(sc, opts)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	fmt.Fprintf(stdout, "omadm-dmserver: scenario %s (%d rounds)", sc.Name, sc.Rounds())
+	if sc.Description != "" {
+		fmt.Fprintf(stdout, ": %s", sc.Description)
+	}
+	fmt.Fprintf(stdout, "\nomadm-dmserver: serving %s\n", srv.URL())
+	if *caOut != "" {
+		if *plain {
+			return usageError{"--ca-out makes no sense with --plain"}
+		}
+		if err := os.WriteFile(*caOut, srv.CACertPEM(), 0o644); err != nil {
+			return fmt.Errorf("writing the CA certificate: %w", err)
+		}
+		fmt.Fprintf(stdout, "omadm-dmserver: CA certificate written to %s\n", *caOut)
+	}
+	if *pushOut != "" {
+		id := *sessionID
+		if id < 0 {
+			if sid, ok := sc.SessionID(); ok {
+				id = int(sid)
+			} else {
+				id = 1
+			}
+		}
+		p0, err := srv.Notification(uint16(id), ui)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(*pushOut, p0, 0o644); err != nil {
+			return fmt.Errorf("writing the Package #0: %w", err)
+		}
+		fmt.Fprintf(stdout, "omadm-dmserver: Package #0 (session id %d, SyncHdr SessionID %X, %d bytes) written to %s\n", id, id, len(p0), *pushOut)
+	}
+	for run := 1; ; run++ {
+		select {
+		case <-srv.Done():
+		case <-ctx.Done():
+			fmt.Fprintln(stdout, "omadm-dmserver: interrupted")
+		}
+		interrupted := ctx.Err() != nil
+		if *transcript {
+			fmt.Fprintln(stdout, "\n--- transcript ---")
+			dmtest.FormatTranscript(stdout, srv.Transcript())
+		}
+		rep := srv.Report()
+		fmt.Fprintln(stdout, "\n--- report ---")
+		fmt.Fprint(stdout, rep.String())
+		if !*forever || interrupted {
+			if !rep.Passed() {
+				return errFailed
+			}
+			return nil
+		}
+		fmt.Fprintf(stdout, "\nomadm-dmserver: run %d done at %s; playing the scenario again\n", run, time.Now().Format(time.TimeOnly))
+		srv.Restart()
+	}
+}
