@@ -48,6 +48,11 @@ func (e *engine) roundReply(r *round, m *syncml.Message, ex int) *response {
 	resp := e.build(ex, nil, true, false)
 	if len(s.queue) == 0 && !s.awaitCont && countCommands(r) == 0 {
 		s.ended = true
+		// A Package #0 announces one session: once that session has ended
+		// normally, the next one is client-initiated unless another
+		// notification is sent (a session cut short by a fault is retried
+		// and must still be the server-initiated one).
+		e.expectSID = -1
 	}
 	return e.applyFault(r, resp, ex)
 }

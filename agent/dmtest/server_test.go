@@ -150,3 +150,49 @@ func TestScenariosWithGoodClient(t *testing.T) {
 		})
 	}
 }
+
+// TestPushThenClientInitiated: a Package #0 announces one session; the
+// session after it is client-initiated (Alert 1201, a fresh SessionID) and
+// must not be held to the notification's SessionID.
+func TestPushThenClientInitiated(t *testing.T) {
+	const script = `name push-then-poll
+recv
+expect alert 1200
+send <Get><CmdID>1</CmdID><Item><Target><LocURI>./DevInfo/Mod</LocURI></Target></Item></Get>
+recv
+expect status 1 200
+recv
+expect alert 1201
+send <Get><CmdID>2</CmdID><Item><Target><LocURI>./DevDetail/FwV</LocURI></Target></Item></Get>
+recv
+expect status 2 200
+end
+`
+	sc, err := ParseScenario("push-then-poll", strings.NewReader(script))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewServer(sc, testOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Notification(0x2A17, notification.UIBackground); err != nil {
+		t.Fatal(err)
+	}
+	c1 := newClient(t, s, clientCfg{alert: syncml.AlertServerInitiatedMgmt, sessionID: "2A17"})
+	if err := c1.run(); err != nil {
+		dump(t, s, c1)
+		t.Fatalf("server-initiated session: %v", err)
+	}
+	c2 := newClient(t, s, clientCfg{sessionID: "51"})
+	if err := c2.run(); err != nil {
+		dump(t, s, c2)
+		t.Fatalf("client-initiated session: %v", err)
+	}
+	waitDone(t, s)
+	if rep := s.Report(); !rep.Passed() {
+		dump(t, s, c2)
+		t.Fatalf("report failed: %v", rep.Failed())
+	}
+}
