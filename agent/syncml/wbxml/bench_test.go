@@ -62,6 +62,37 @@ func BenchmarkDecode(b *testing.B) {
 	}
 }
 
+// BenchmarkDecodeEvents is BenchmarkDecode through NextEvent (no token
+// boxing), the path agent/syncml uses.
+func BenchmarkDecodeEvents(b *testing.B) {
+	for _, bd := range benchDocs {
+		data, err := FromXML(bytes.NewReader(bigSyncML(bd.n, bd.dataLen)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("%s_%dB", bd.name, len(data)), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			var ev Event
+			for b.Loop() {
+				r, err := NewReader(data)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for {
+					err := r.NextEvent(&ev)
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}
+
 func BenchmarkEncode(b *testing.B) {
 	for _, bd := range benchDocs {
 		x := bigSyncML(bd.n, bd.dataLen)
