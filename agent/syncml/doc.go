@@ -6,8 +6,17 @@
 // docs/protocol.md §3 (elements, Meta/MetInf, Status and Results shapes,
 // WBXML code pages), §4.2 (Chal/Cred) and §5 (alert and status codes, large
 // objects, MaxMsgSize). The WBXML token layer lives in the subpackage
-// agent/syncml/wbxml; this package drives it with encoding/xml tokens, so
-// XML and WBXML share the same decoder walk and the same marshalling code.
+// agent/syncml/wbxml. XML and WBXML share the same decoder walk (over
+// wbxml.Event values filled in place by a source: the XML scanner of
+// xmlscan.go, wbxml.Reader.NextEvent, or any xml.TokenReader) and the same
+// marshalling code (writeMessage/writeCommand into a sink: the XML writer,
+// the WBXML encoder, or fastSink, which the Builder uses to write the WBXML
+// of ordinary DM commands straight from the model).
+//
+// The XML scanner accepts and rejects exactly what encoding/xml's Decoder
+// (Strict, without CharsetReader) does, with the same tokens, namespace
+// translation, *xml.SyntaxError messages, lines and offsets; FuzzXMLScanner
+// checks this differentially. It is used instead of encoding/xml for speed.
 //
 // API in brief:
 //
@@ -38,6 +47,12 @@
 // content is kept (Command.Raw, Extra fields) and re-encoded, never dropped.
 // Semantic checks (Get inside Atomic, Cred outside SyncHdr, missing Data)
 // belong to the session.
+//
+// Memory: a decoded Message shares memory. Its strings are substrings of one
+// copy of the input and its Commands, Items, Locations, Metas and Datas are
+// allocated in chunks, so keeping any part of a Message keeps (a chunk of)
+// it and the input copy alive; copy strings (strings.Clone) to keep a small
+// part of a large message for long.
 //
 // Invariants: decoding never panics on any input; leaf values (CmdID,
 // LocURI, Meta values ...) are trimmed of surrounding white space, Item Data

@@ -37,6 +37,15 @@
 // Attribute values of provisioning documents use a value token only for a
 // whole value (libwbxml also splits values at tokens such as ",").
 //
+// Unboxed paths (for speed; same tokens, same bytes): Reader.NextEvent fills
+// an Event in place instead of returning an xml.Token (with the token's
+// offset and, for verbatim text, where the text lies in the input), and
+// Reader.InputOffset gives the offset of the next token. Encoder.EncodeStart,
+// EncodeEnd and EncodeText take names and text without xml.Token values;
+// Encoder.Reset reuses an encoder's buffers, Body returns the body of a
+// finished document without its header and CodePage the code page the body
+// ends on. Doc.Tag looks up a tag token.
+//
 // Invariants: the Reader never panics on any input and reports problems as
 // *DecodeError with the byte offset into the outermost document; nesting is
 // limited to MaxDepth; every length is checked against the remaining input.
