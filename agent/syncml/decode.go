@@ -142,8 +142,10 @@ type parser struct {
 	ev    event
 	// path is the element path joined by "/", ends the length of path
 	// before each element; paths interns the strings made from it.
-	path  []byte
-	ends  []int
+	path  []byte // path[:plen] is the path
+	plen  int
+	ends  []int // ends[:depth]
+	depth int
 	paths map[string]string
 	off   int64 // offset of the last token read
 	// Slabs: the model's small objects are carved from chunks rather than
@@ -205,34 +207,45 @@ func (p *parser) appendString(list []string, v string) []string {
 }
 
 func (p *parser) pathString() string {
-	if s, ok := p.paths[string(p.path)]; ok {
+	if s, ok := p.paths[string(p.path[:p.plen])]; ok {
 		return s
 	}
 	if p.paths == nil {
 		p.paths = make(map[string]string)
 	}
-	s := string(p.path)
+	s := string(p.path[:p.plen])
 	p.paths[s] = s
 	return s
 }
 
 func (p *parser) push(name string) {
-	p.ends = append(p.ends, len(p.path))
-	if len(p.path) > 0 {
-		p.path = append(p.path, '/')
+	// The path and its marks are stored by index: reslicing the stored
+	// slices on every element would cost GC write barriers.
+	n := p.plen
+	need := n + 1 + len(name)
+	if need > len(p.path) {
+		p.path = append(p.path[:n], make([]byte, need-n+64)...)
 	}
-	p.path = append(p.path, name...)
+	if p.depth == len(p.ends) {
+		p.ends = append(p.ends, make([]int, len(p.ends)+16)...)
+	}
+	p.ends[p.depth] = n
+	p.depth++
+	if n > 0 {
+		p.path[n] = '/'
+		n++
+	}
+	p.plen = n + copy(p.path[n:], name)
 }
 
 func (p *parser) pop() {
-	n := len(p.ends) - 1
-	p.path = p.path[:p.ends[n]]
-	p.ends = p.ends[:n]
+	p.depth--
+	p.plen = p.ends[p.depth]
 }
 
 // lastName is the innermost element of the path.
 func (p *parser) lastName() string {
-	s := p.path[p.ends[len(p.ends)-1]:]
+	s := p.path[p.ends[p.depth-1]:p.plen]
 	if len(s) > 0 && s[0] == '/' {
 		s = s[1:]
 	}
@@ -290,7 +303,7 @@ const maxDepth = 100
 var errTooDeep = errors.New("elements nested too deeply")
 
 func (p *parser) next() (*event, error) {
-	if len(p.ends) > maxDepth {
+	if p.depth > maxDepth {
 		return nil, &DecodeError{Field: p.lastName(), Offset: p.off, Err: errTooDeep}
 	}
 	ev := &p.ev
