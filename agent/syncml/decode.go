@@ -150,13 +150,15 @@ type parser struct {
 	off   int64 // offset of the last token read
 	// Slabs: the model's small objects are carved from chunks rather than
 	// allocated one by one (a chunk lives as long as any object in it).
-	cmds  slab[Command]
-	items slab[Item]
-	locs  slab[Location]
-	metas slab[Meta]
-	datas slab[Data]
-	itemp []*Item  // backing for one-element Items slices
-	strs  []string // backing for one-element TargetRefs/SourceRefs
+	cmds   slab[Command]
+	items  slab[Item]
+	locs   slab[Location]
+	metas  slab[Meta]
+	datas  slab[Data]
+	itemp  []*Item  // backing for one-element Items slices
+	strs   []string // backing for one-element TargetRefs/SourceRefs
+	itempN int      // size of the last itemp chunk
+	strsN  int      // size of the last strs chunk
 	// prob collects the first problem found below the command being parsed.
 	prob error
 }
@@ -184,7 +186,8 @@ func (p *parser) appendItem(items []*Item, it *Item) []*Item {
 		return append(items, it)
 	}
 	if len(p.itemp) == 0 {
-		p.itemp = make([]*Item, min(max(2*cap(p.itemp), 8), 256))
+		p.itempN = min(max(2*p.itempN, 8), 256)
+		p.itemp = make([]*Item, p.itempN)
 	}
 	s := p.itemp[0:1:1]
 	p.itemp = p.itemp[1:]
@@ -198,7 +201,8 @@ func (p *parser) appendString(list []string, v string) []string {
 		return append(list, v)
 	}
 	if len(p.strs) == 0 {
-		p.strs = make([]string, min(max(2*cap(p.strs), 8), 256))
+		p.strsN = min(max(2*p.strsN, 8), 256)
+		p.strs = make([]string, p.strsN)
 	}
 	s := p.strs[0:1:1]
 	p.strs = p.strs[1:]
