@@ -2,11 +2,14 @@ package syncml
 
 import (
 	"bytes"
+	"encoding/xml"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/omadm-agent/omadm-agent/agent/syncml/wbxml"
 )
 
 func readCorpus(t *testing.T, name string) []byte {
@@ -343,5 +346,42 @@ func TestDecodeDepthLimit(t *testing.T) {
 		strings.Repeat("</Sequence>", 20) + `</SyncBody></SyncML>`
 	if _, err := DecodeXML([]byte(ok)); err != nil {
 		t.Fatalf("20 levels: %v", err)
+	}
+}
+
+// TestWBXMLPositions: positions decoded from WBXML point at the command's
+// tag token.
+func TestWBXMLPositions(t *testing.T) {
+	m, err := DecodeXML(readCorpus(t, "35_server_pkg2_mixed.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := Encode(m, WBXML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := DecodeWBXML(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Hdr.Pos.Offset <= 0 {
+		t.Errorf("got SyncHdr offset %d, want > 0", back.Hdr.Pos.Offset)
+	}
+	var check func(cmds []*Command)
+	check = func(cmds []*Command) {
+		for _, c := range cmds {
+			_, tok, ok := wbxml.SyncML12.Tag(xml.Name{Space: NSSyncML12, Local: c.Kind})
+			if !ok {
+				continue
+			}
+			if c.Pos.Offset <= 0 || c.Pos.Offset >= int64(len(data)) || data[c.Pos.Offset]&0x3f != tok {
+				t.Errorf("%s %s: offset %d does not point at its tag 0x%02X", c.Kind, c.CmdID, c.Pos.Offset, tok)
+			}
+			check(c.Children)
+		}
+	}
+	check(back.Body)
+	if len(back.Body) == 0 {
+		t.Fatal("no commands")
 	}
 }
