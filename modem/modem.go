@@ -42,6 +42,7 @@ type Config struct {
 
 	DeliverTimeout time.Duration // Run: how long the consumer may take to receive a push; 0 = until ctx ends
 	RetryInterval  time.Duration // re-sweep after a push the consumer refused; default 1 min
+	MinBackoff     time.Duration // first wait of the slow reopen backoff, doubling up to MaxBackoff; default 1s
 	MaxBackoff     time.Duration // cap of the slow reopen backoff (fsnotify wakes earlier); default 30s
 
 	Logger *slog.Logger // nil: discard
@@ -65,6 +66,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.RetryInterval == 0 {
 		c.RetryInterval = time.Minute
+	}
+	if c.MinBackoff == 0 {
+		c.MinBackoff = time.Second
 	}
 	if c.MaxBackoff == 0 {
 		c.MaxBackoff = 30 * time.Second

@@ -366,7 +366,9 @@ func TestModemReset(t *testing.T) {
 
 func TestUnplugReplug(t *testing.T) {
 	p := encode(t, modemtest.PDUSpec{UDH: portUDH, Data: wspHead + "3333"}, modemtest.PDUSpec{UDH: portUDH, Data: wspHead + "4444"})
-	h := newHarness(t, modem.Config{MaxBackoff: time.Minute}, nil)
+	// The fallback backoff is far slower than the wait below, so only the
+	// fsnotify watch on the device's directory can have woken the agent.
+	h := newHarness(t, modem.Config{MinBackoff: time.Minute, MaxBackoff: time.Minute}, nil)
 	h.fake.Unplug()
 	time.Sleep(300 * time.Millisecond)
 	i, _ := h.fake.Store(p[0]) // arrives while unplugged
@@ -375,12 +377,9 @@ func TestUnplugReplug(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !h.fake.WaitCommand("AT+CNMI=2,1,0,0,0", 2, wait) {
-		t.Fatalf("agent did not reopen the port")
+		t.Fatalf("agent did not reopen the port within %v of the replug (fsnotify; the backoff is 1 min)", wait)
 	}
-	// fsnotify, not the (1 s, doubling) backoff, must have woken the agent.
-	if d := time.Since(start); d > 900*time.Millisecond {
-		t.Errorf("reopen took %v, want < 900ms (fsnotify)", d)
-	}
+	t.Logf("reopened %v after the replug", time.Since(start))
 	checkNotificationPush(t, h.push(), "3333")
 	h.waitDeleted(i)
 	j := h.deliver(p[1])

@@ -58,7 +58,7 @@ func (m *Modem) Serve(ctx context.Context, h Handler) error {
 	}
 	defer m.running.Store(false)
 	defer m.disconnect()
-	backoff := time.Second
+	backoff := m.cfg.MinBackoff
 	failing := ""
 	for {
 		s := m.currentSession()
@@ -95,7 +95,7 @@ func (m *Modem) Serve(ctx context.Context, h Handler) error {
 		m.log.Warn("modem connection lost; reopening", "err", err)
 		failing = err.Error()
 		if time.Since(start) > time.Minute {
-			backoff = time.Second
+			backoff = m.cfg.MinBackoff
 		}
 	}
 }
