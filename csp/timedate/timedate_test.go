@@ -266,14 +266,14 @@ func TestDBusError(t *testing.T) {
 func TestServiceMissing(t *testing.T) {
 	b := dbustest.New(t)
 	tr := tree.New()
-	if err := timedate.Mount(tr, b.Connect(t), timedate.WithTimeout(2*time.Second)); err != nil {
+	if err := timedate.Mount(tr, b.Connect(t), timedate.WithTimeout(20*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	for _, leaf := range []string{"Timezone", "NTP", "LocalTime", "UTC"} {
 		start := time.Now()
 		_, err := tr.Get(context.Background(), tree.LocalPrincipal, uri(leaf))
-		if d := time.Since(start); d > time.Second {
-			t.Errorf("Get %s took %v, want an immediate error", leaf, d)
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("Get %s took %v, want an immediate error (the call timeout is 20s)", leaf, d)
 		}
 		if !errors.Is(err, csp.ErrServiceUnavailable) || tree.StatusCode(err) != 500 ||
 			!strings.Contains(err.Error(), "org.freedesktop.DBus.Error.ServiceUnknown") {
