@@ -332,3 +332,18 @@ func (w *world) waitModemState(desc string, want func(string) bool) string {
 	w.t.Fatalf("ModemState: got %q, want %s", s, desc)
 	return s
 }
+
+// waitStored waits up to 5 s until SMS idx is (want true) or is not (want
+// false) in the modem's storage, and returns whether it is. The agent
+// deletes an SMS (AT+CMGD) once it has taken it, which may come a moment
+// after the routing decision or the session.
+func (w *world) waitStored(idx int, want bool) bool {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, stored := w.fake.Stored()[idx]
+		if stored == want || time.Now().After(deadline) {
+			return stored
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

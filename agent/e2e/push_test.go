@@ -50,7 +50,7 @@ end
 	if !w.fake.WaitCommand(fmt.Sprintf("AT+CMGD=%d", idx), 1, 5*time.Second) {
 		t.Errorf("the accepted push was not deleted from the modem (commands %q)", w.fake.Commands())
 	}
-	if len(w.fake.Stored()) != 0 {
+	if w.waitStored(idx, false) {
 		t.Errorf("modem storage after the session: got %v, want empty", w.fake.Stored())
 	}
 }
@@ -121,8 +121,7 @@ end
 			} else {
 				w.quiet(before, quietFor)
 			}
-			_, stored := w.fake.Stored()[idx]
-			if stored != tc.kept {
+			if stored := w.waitStored(idx, tc.kept); stored != tc.kept {
 				t.Errorf("SMS %d still on the modem: got %t, want %t (modem commands: %q)", idx, stored, tc.kept, w.fake.Commands())
 			}
 		})
