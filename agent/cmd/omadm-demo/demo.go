@@ -323,6 +323,11 @@ func (d *demo) serverSession(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The agent deletes the SMS (AT+CMGD) once it has taken the push; under
+	// load that may come a moment after the session.
+	for deadline := time.Now().Add(5 * time.Second); len(d.fake.Stored()) != 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	d.say("agent -> modem: %s", strings.Join(d.fake.CommandsSince(d.mark), "  "))
 	d.printAgentLog(d.agentMark)
 	exs := d.srv.Transcript()
