@@ -101,6 +101,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		encoding   = fs.String("encoding", "", "reply encoding: xml or wbxml (default: the client's)")
 		maxMsg     = fs.Int("maxmsgsize", 0, "MaxMsgSize to advertise and enforce (default: the scenario's)")
 		pushOut    = fs.String("push-out", "", "write a Package #0 (server-initiated session trigger) to this file")
+		bootOut    = fs.String("bootstrap-out", "", "write a DM bootstrap document (XML, mode 0600) giving a device an account for this server")
+		devID      = fs.String("dev-id", "IMEI:493005100592800", "device id the bootstrap document is addressed to")
 		sessionID  = fs.Int("session-id", -1, "Package #0 session id 0..65535 (default: the scenario's, else 1)")
 		uiMode     = fs.String("ui-mode", "background", "Package #0 UI mode: not-specified, background, informative, user-interaction")
 		transcript = fs.Bool("transcript", false, "print a readable transcript of the session before the report")
@@ -190,6 +192,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("writing the CA certificate: %w", err)
 		}
 		fmt.Fprintf(stdout, "omadm-dmserver: CA certificate written to %s\n", *caOut)
+	}
+	if *bootOut != "" {
+		if err := os.WriteFile(*bootOut, srv.BootstrapXML("dmtest", *devID), 0o600); err != nil {
+			return fmt.Errorf("writing the bootstrap document: %w", err)
+		}
+		fmt.Fprintf(stdout, "omadm-dmserver: bootstrap document for ./DMAcc/dmtest written to %s (holds secrets)\n", *bootOut)
 	}
 	if *pushOut != "" {
 		id := *sessionID
