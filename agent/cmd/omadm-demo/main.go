@@ -53,7 +53,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: omadm-demo [-agent BIN] [-scenario FILE] [-v] [-keep]")
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	code := run(ctx, os.Stdout, o)
 	stop()
 	os.Exit(code)
@@ -73,7 +73,9 @@ func run(ctx context.Context, w io.Writer, o options) int {
 	d.cleanup()
 	if err != nil {
 		var se *stepError
-		if errors.As(err, &se) {
+		if errors.As(err, &se) && ctx.Err() != nil {
+			fmt.Fprintf(w, "\nomadm-demo: FAILED at step %d (%s): interrupted by a signal\n", se.n, se.name)
+		} else if errors.As(err, &se) {
 			fmt.Fprintf(w, "\nomadm-demo: FAILED at step %d (%s): %v\n", se.n, se.name, se.err)
 		} else {
 			fmt.Fprintf(w, "\nomadm-demo: FAILED: %v\n", err)

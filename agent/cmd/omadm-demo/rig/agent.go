@@ -70,7 +70,10 @@ func StartAgent(bin string, env []string, tee io.Writer, args ...string) (*Agent
 	closeOnExec()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Own process group: a Ctrl-C on the terminal reaches the caller, which
+	// stops the agent by PID. Pdeathsig: if the caller dies without
+	// stopping it (SIGKILL), the agent still gets SIGTERM.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return nil, err
