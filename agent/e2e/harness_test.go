@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -30,9 +29,12 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	agentBin = filepath.Join(dir, "omadm-agent")
+	// go test runs with the toolchain's bin directory first on PATH.
 	gobin, err := exec.LookPath("go")
 	if err != nil {
-		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		fmt.Fprintf(os.Stderr, "e2e: no go command on PATH to build omadm-agent: %v\n", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
 	}
 	cmd := exec.Command(gobin, "build", "-o", agentBin, "github.com/omadm-agent/omadm-agent/agent/cmd/omadm-agent")
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -79,8 +79,6 @@ func (d *demo) begin(name string) {
 
 func (d *demo) fail(err error) error { return &stepError{n: d.step, name: d.stepName, err: err} }
 
-func (d *demo) failf(format string, a ...any) error { return d.fail(fmt.Errorf(format, a...)) }
-
 func (d *demo) say(format string, a ...any) {
 	fmt.Fprintf(d.w, "   "+format+"\n", a...)
 }
