@@ -71,9 +71,13 @@ func newNonce() []byte {
 	return b
 }
 
-// challenge issues a fresh nonce for the server, stores it as the SRVCRED
-// nonce and returns the Chal carrying it.
-func (s *session) challenge(ctx context.Context) (*syncml.Chal, error) {
+// challenge issues a fresh nonce for the server and returns the Chal
+// carrying it. The nonce checks the server's next message at once, but it
+// becomes the stored SRVCRED nonce (which also verifies the next Package #0)
+// only once the message carrying the Chal has reached the server: see
+// commitServerNonce. A session that ends before that keeps the old nonce,
+// the one the server knows.
+func (s *session) challenge(_ context.Context) (*syncml.Chal, error) {
 	mt, err := auth.MetaTypeForAAuthType(s.srvType)
 	if err != nil {
 		return nil, err
@@ -81,13 +85,26 @@ func (s *session) challenge(ctx context.Context) (*syncml.Chal, error) {
 	meta := &syncml.Meta{Type: mt, Format: "b64"}
 	if s.srvType != auth.AAuthBasic {
 		n := newNonce()
-		if err := s.cfg.Accounts.SetNonce(ctx, s.trig.ServerID, dmacc.LevelServer, n); err != nil {
-			return nil, fmt.Errorf("storing the server nonce: %w", err)
-		}
 		s.srvNonce = n
+		s.srvNoncePending = n
 		meta.NextNonce = base64.StdEncoding.EncodeToString(n)
 	}
 	return &syncml.Chal{Meta: meta}, nil
+}
+
+// commitServerNonce stores the nonce of the last Chal sent to the server as
+// the SRVCRED nonce; called after the server answered the message that
+// carried it.
+func (s *session) commitServerNonce(ctx context.Context) error {
+	if s.srvNoncePending == nil {
+		return nil
+	}
+	n := s.srvNoncePending
+	s.srvNoncePending = nil
+	if err := s.cfg.Accounts.SetNonce(ctx, s.trig.ServerID, dmacc.LevelServer, n); err != nil {
+		return fmt.Errorf("storing the server nonce: %w", err)
+	}
+	return nil
 }
 
 // authenticateServer checks the server's credentials (Cred in SyncHdr or

@@ -284,3 +284,34 @@ func TestServerAuthHMAC(t *testing.T) {
 		t.Errorf("no fresh nonce issued")
 	}
 }
+
+// TestServerNonceKeptWhenChalNotDelivered: the server authenticates in its
+// only message, which ends the session (Final, no commands). The fresh
+// server nonce our reply would have carried is never sent, so the stored
+// SRVCRED nonce must stay the one the server knows: its next Package #0 and
+// Cred are computed with it.
+func TestServerNonceKeptWhenChalNotDelivered(t *testing.T) {
+	for _, e := range encodings {
+		t.Run(e.name, func(t *testing.T) {
+			steps := []step{
+				func(n int, req *syncml.Message, r *http.Request, body []byte) reply {
+					m := answer(n, req, 212, true)
+					m.Hdr.Cred = &syncml.Cred{Meta: &syncml.Meta{Type: auth.MetaTypeMD5, Format: "b64"}, Data: auth.MD5Digest("srv", "spw", []byte("s0"))}
+					return reply{msg: m}
+				},
+			}
+			srv := newDMServer(t, steps...)
+			f := newFixture(t, srv.URL, acct{srvType: "DIGEST", srvName: "srv", srvSecret: "spw", srvNonce: []byte("s0")})
+			sum, err := f.engine(t, srv, func(c *Config) { c.XML = e.xml }).Run(bg, Trigger{ServerID: testServer})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sum.ServerAuthenticated || sum.RoundTrips != 1 {
+				t.Fatalf("server authenticated %v in %d round trips, want true in 1", sum.ServerAuthenticated, sum.RoundTrips)
+			}
+			if got := f.nonce(t, "SRVCRED"); !bytes.Equal(got, []byte("s0")) {
+				t.Errorf("SRVCRED nonce %q after a session that never sent the new one, want s0", got)
+			}
+		})
+	}
+}

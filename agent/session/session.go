@@ -90,12 +90,14 @@ type session struct {
 	clBlocked bool // the last server message rejected our credentials
 
 	// server authentication
-	srvRequired   bool
-	srvType       string
-	srvAuthed     bool
-	srvNonce      []byte
-	srvChallenges int
-	msgAuthed     bool // the message being handled is authenticated
+	srvRequired bool
+	srvType     string
+	srvAuthed   bool
+	srvNonce    []byte
+	// srvNoncePending is the nonce of a Chal not yet delivered to the server.
+	srvNoncePending []byte
+	srvChallenges   int
+	msgAuthed       bool // the message being handled is authenticated
 
 	// outgoing
 	queue      []*outCmd
@@ -286,6 +288,9 @@ func stateSend(ctx context.Context, s *session) (stateFn, error) {
 	ex, err := s.post(ctx, s.url, body, hm, true)
 	s.sentOnce = true
 	if err != nil {
+		return nil, err
+	}
+	if err := s.commitServerNonce(ctx); err != nil {
 		return nil, err
 	}
 	s.lastFinal = final
