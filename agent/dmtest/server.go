@@ -266,17 +266,21 @@ func (s *Server) Transcript() []Exchange {
 
 // Notification returns a Package #0 (OMA-TS-DM_Notification-V1_2) for this
 // server's account: Options.ServerID, signed with Options.ServerPassword and
-// Options.ServerNonce, initiator server, with sessionID and the given UI
+// the current server nonce (Options.ServerNonce, or the last NextNonce the
+// client issued to the server in a Chal), initiator server, with sessionID and the given UI
 // mode. From then on the server expects the session to be server initiated:
 // Alert 1200 and SyncHdr SessionID equal to the session id in upper-case hex
 // without leading zeros (§6.2.2.10).
 func (s *Server) Notification(sessionID uint16, ui notification.UIMode) ([]byte, error) {
+	s.mu.Lock()
+	nonce := append([]byte(nil), s.eng.serverNonce...)
+	s.mu.Unlock()
 	b, err := notification.Encode(notification.Notification{
 		UIMode:    ui,
 		Initiator: notification.InitiatorServer,
 		SessionID: sessionID,
 		ServerID:  s.opts.ServerID,
-	}, s.opts.ServerPassword, s.opts.ServerNonce)
+	}, s.opts.ServerPassword, nonce)
 	if err != nil {
 		return nil, fmt.Errorf("dmtest: notification: %w", err)
 	}

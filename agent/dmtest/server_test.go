@@ -196,3 +196,34 @@ end
 		t.Fatalf("report failed: %v", rep.Failed())
 	}
 }
+
+// TestNotificationUsesCurrentServerNonce: once the client has issued the
+// server a new nonce (Chal NextNonce in its SyncHdr Status), Package #0 is
+// signed with that nonce, as a real server does.
+func TestNotificationUsesCurrentServerNonce(t *testing.T) {
+	opts := testOpts()
+	s, err := NewServer(loadScenario(t, "plain-1200"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	check := func(nonce []byte) {
+		t.Helper()
+		p0, err := s.Notification(0x1A2B, notification.UIBackground)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := notification.Decode(p0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !notification.Verify(n, opts.ServerID, opts.ServerPassword, nonce) {
+			t.Fatalf("Package #0 not signed with nonce %q", nonce)
+		}
+	}
+	check(opts.ServerNonce)
+	s.mu.Lock()
+	s.eng.serverNonce = []byte("renewed-by-client")
+	s.mu.Unlock()
+	check([]byte("renewed-by-client"))
+}
