@@ -28,6 +28,9 @@ type proc struct {
 func startProc(name string, env []string, args ...string) (*proc, error) {
 	cmd := exec.Command(name, args...)
 	cmd.Env = env
+	// Stand-ins die with the program that started them (test binary, demo
+	// driver), even when it is killed with SIGKILL and cannot stop them.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	p := &proc{cmd: cmd, out: &tailBuffer{max: 16 << 10}, done: make(chan struct{})}
 	cmd.Stdout = p.out
 	cmd.Stderr = p.out

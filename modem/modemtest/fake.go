@@ -78,6 +78,10 @@ func (f *Fake) plug() error {
 		pts.Close()
 		return fmt.Errorf("dup pty master: %w", err)
 	}
+	// Not inherited by child processes: a program started later (the agent
+	// under test) must not keep the master open, or it would never see the
+	// hangup of Unplug.
+	unix.CloseOnExec(nfd)
 	if err := unix.SetNonblock(nfd, true); err != nil {
 		unix.Close(nfd)
 		pts.Close()
