@@ -8,6 +8,9 @@ LDFLAGS    := -s -w -X main.version=$(VERSION)
 BIN        := bin/omadm-agent
 PKG        := ./agent/cmd/omadm-agent
 FUZZTIME   ?= 60s
+# Cap on minimising a new interesting input; without it a slow input can
+# stall a fuzz run at 0 execs/s for most of FUZZTIME.
+FUZZMINTIME ?= 2s
 BENCHTIME  ?= 1s
 STATICCHECK_VERSION := v0.7.0  # staticcheck 2026.1; 2026.2.x is refused by the module proxy here
 # Packages whose tests also run under qemu-user for 32-bit and big/little-endian targets.
@@ -57,7 +60,7 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 60s)
 	@set -e; for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 	    echo "== $$pkg $$f ($(FUZZTIME))"; \
-	    $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	    $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) $$pkg; \
 	  done; \
 	done
 
