@@ -330,7 +330,9 @@ type downProvider struct{}
 
 var errServiceDown = errors.New("service down")
 
-func (downProvider) Get(context.Context, tree.URI) (tree.Node, error) { return tree.Node{}, errServiceDown }
+func (downProvider) Get(context.Context, tree.URI) (tree.Node, error) {
+	return tree.Node{}, errServiceDown
+}
 
 func TestReplaceReadOnlyLeafOfUnreachableProvider(t *testing.T) {
 	tr := tree.New()
