@@ -252,18 +252,6 @@ func (t *Tree) effACL(ctx context.Context, u URI) acl.ACL {
 	return t.parseACL(DefaultRootACL)
 }
 
-// ownACL returns the ACL property of existing node u ("" = inherit).
-func (t *Tree) ownACL(ctx context.Context, u URI) string {
-	n, m, exact := t.locate(u)
-	switch {
-	case m != nil:
-		return t.provACL(ctx, m, u)
-	case exact:
-		return n.acl
-	}
-	return ""
-}
-
 func (t *Tree) storedNode(n *node, u URI) Node {
 	nd := Node{
 		URI:      u,

@@ -85,10 +85,7 @@ func parseURI(s string, lim Limits) (URI, Query, error) {
 	if path == "." {
 		return Root, q, nil
 	}
-	rest := path
-	if strings.HasPrefix(rest, "./") {
-		rest = rest[2:]
-	}
+	rest := strings.TrimPrefix(path, "./")
 	var b strings.Builder
 	b.Grow(len(path) + 2)
 	b.WriteByte('.')

@@ -186,9 +186,6 @@ func (s *Server) propValues(snap agent.Snapshot) map[string]any {
 	}
 }
 
-// Property names in contract order.
-var propNames = []string{"Version", "State", "Servers", "PendingAlerts", "ModemState"}
-
 func (s *Server) ctx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), s.opts.CallTimeout)
 }

@@ -214,7 +214,6 @@ type env struct {
 	agent  *agent.Agent
 	runner *runner
 	srv    *Server
-	load   func() (config.Config, config.Sources, error)
 }
 
 func setup(t *testing.T) *env {

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -147,7 +146,6 @@ func (c *tclient) pkg1() []*syncml.Command {
 	return []*syncml.Command{{Kind: syncml.KindAlert, Data: a.Data()}, rep}
 }
 
-var errSessionOver = errors.New("session over")
 
 // post sends one message and returns the decoded reply.
 func (c *tclient) post(cmds []*syncml.Command, final bool) (*syncml.Message, error) {

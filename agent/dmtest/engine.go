@@ -59,7 +59,6 @@ type session struct {
 	queue       []*qItem
 	statuses    []*syncml.Command // to put first in the next server message
 	awaitCont   bool              // the last server message had no Final and more is queued
-	askedMore   bool              // the last server message was a 1222 (client package unfinished)
 	ended       bool              // the server ended the session (status-only package or 1223)
 	respURI     string            // RespURI for the next server message
 	chunk       *chunkIn

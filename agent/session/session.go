@@ -82,12 +82,11 @@ type session struct {
 	sentOnce  bool
 
 	// client authentication (our Cred)
-	clType    string // "", BASIC, DIGEST, HMAC
-	clNonce   []byte
-	clAuthed  bool
-	clRounds  int
-	credSent  bool // the last message carried Cred (or HMAC)
-	clBlocked bool // the last server message rejected our credentials
+	clType   string // "", BASIC, DIGEST, HMAC
+	clNonce  []byte
+	clAuthed bool
+	clRounds int
+	credSent bool // the last message carried Cred (or HMAC)
 
 	// server authentication
 	srvRequired bool

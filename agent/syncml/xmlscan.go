@@ -523,7 +523,7 @@ func (s *xmlScanner) attrValue() (string, bool) {
 	start := s.pos
 	if k := bytes.IndexByte(s.data[start:], b); k >= 0 {
 		v := s.data[start : start+k]
-		if bytes.IndexAny(v, "<&\r") < 0 && validXMLText(v) {
+		if !bytes.ContainsAny(v, "<&\r") && validXMLText(v) {
 			s.pos = start + k + 1
 			return s.str[start : start+k], true
 		}
