@@ -45,23 +45,27 @@ import (
 // (it includes the server's decoding of Package 1 and a goroutine wake-up).
 // ms/cmti-to-request is the mean of the exact figure, from writing the +CMTI
 // line to the server's handler being entered (before it reads the body);
-// max-ms/cmti-to-request is its maximum. One push before the timed loop
-// warms the process up; its figure is logged as "cold".
+// p95-ms/cmti-to-request and max-ms/cmti-to-request are its 95th
+// percentile and maximum (the maximum mostly shows the machine's load).
+// One push before the timed loop warms the process up; its figure is
+// logged as "cold".
 func BenchmarkCMTIToFirstRequest(b *testing.B) {
 	r := newCMTIRig(b, b.N+1)
 	cold := r.push(b, 0, nil)
 	b.Logf("cold first push (not timed): %.2f ms", ms(cold))
 
-	var sum, worst time.Duration
+	ds := make([]time.Duration, b.N)
+	var sum time.Duration
 	b.ResetTimer()
 	b.StopTimer()
-	for i := 0; i < b.N; i++ {
-		d := r.push(b, i+1, b)
-		sum += d
-		worst = max(worst, d)
+	for i := range ds {
+		ds[i] = r.push(b, i+1, b)
+		sum += ds[i]
 	}
+	slices.Sort(ds)
 	b.ReportMetric(ms(sum)/float64(b.N), "ms/cmti-to-request")
-	b.ReportMetric(ms(worst), "max-ms/cmti-to-request")
+	b.ReportMetric(ms(ds[(len(ds)*95+99)/100-1]), "p95-ms/cmti-to-request")
+	b.ReportMetric(ms(ds[len(ds)-1]), "max-ms/cmti-to-request")
 }
 
 // TestCMTIRig checks the benchmark's set-up on a few pushes: each +CMTI
