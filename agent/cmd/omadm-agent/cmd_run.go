@@ -176,7 +176,7 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 	// The tree, with DevInfo/DevDetail/DMAcc, shared with the CLI.
 	dopts := device.Options{StateDir: stateDir, Device: cfg.Device, Version: version}
 	if mdm != nil {
-		dopts.IMEI = mdm.IMEI
+		dopts.IMEI = (&imeiCache{get: mdm.IMEI, ttl: 10 * time.Minute}).IMEI
 	}
 	t, err := device.OpenTree(ctx, dopts)
 	if err != nil {
@@ -691,4 +691,30 @@ func statusStandalone(ctx context.Context, c *cli, cfg config.Config) error {
 		}
 	}
 	return nil
+}
+
+// imeiCache remembers the modem's IMEI for a while: Package 1 of every
+// session reads ./DevInfo/DevId, and an AT+CGSN round trip per read is
+// wasted time on the push path. A swapped modem is seen within ttl.
+type imeiCache struct {
+	get func(ctx context.Context) (string, error)
+	ttl time.Duration
+
+	mu   sync.Mutex
+	imei string
+	at   time.Time
+}
+
+func (c *imeiCache) IMEI(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.imei != "" && time.Since(c.at) < c.ttl {
+		return c.imei, nil
+	}
+	imei, err := c.get(ctx)
+	if err != nil {
+		return "", err
+	}
+	c.imei, c.at = imei, time.Now()
+	return imei, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -592,5 +593,33 @@ func TestRunAlertsGoToTheirServer(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if n := len(e.runner.sessions()); n != 4 {
 		t.Errorf("got %d sessions, want 4 (no session with the other server)", n)
+	}
+}
+
+func TestIMEICache(t *testing.T) {
+	calls := 0
+	fail := false
+	c := &imeiCache{ttl: time.Hour, get: func(context.Context) (string, error) {
+		calls++
+		if fail {
+			return "", errors.New("modem gone")
+		}
+		return "490154203237518", nil
+	}}
+	for i := 0; i < 3; i++ {
+		if got, err := c.IMEI(context.Background()); err != nil || got != "490154203237518" {
+			t.Fatalf("IMEI: got %q, %v", got, err)
+		}
+	}
+	if calls != 1 {
+		t.Errorf("modem asked %d times within the ttl, want 1", calls)
+	}
+	c.at = time.Now().Add(-2 * time.Hour)
+	fail = true
+	if _, err := c.IMEI(context.Background()); err == nil {
+		t.Errorf("expired entry: want the modem's error, got none")
+	}
+	if calls != 2 {
+		t.Errorf("modem asked %d times after expiry, want 2", calls)
 	}
 }
