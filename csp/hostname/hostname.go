@@ -2,8 +2,8 @@ package hostname
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"github.com/omadm-agent/omadm-agent/csp/internal/undo"
 	"slices"
 	"sync"
 	"unicode"
@@ -42,7 +42,7 @@ type hostnamed interface {
 type Provider struct {
 	h  hostnamed
 	mu sync.Mutex // serializes writes and guards tx
-	tx *txn
+	tx *undo.Log
 }
 
 func newProvider(h hostnamed) *Provider { return &Provider{h: h} }
@@ -101,8 +101,8 @@ func (p *Provider) Replace(ctx context.Context, u tree.URI, v tree.Value) error 
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.tx != nil && !slices.Contains(p.tx.changed, name) {
-		p.tx.changed = append(p.tx.changed, name)
+	if p.tx != nil {
+		p.tx.Changed(name)
 	}
 	return p.h.Set(ctx, name, s)
 }
@@ -183,70 +183,33 @@ func (p *Provider) Describe() []tree.Desc {
 	}
 }
 
-// txn is a provider transaction: the writable values at Begin and the
-// leaves replaced since.
-type txn struct {
-	p       *Provider
-	saved   map[string]string
-	changed []string
-	done    bool
-}
-
-// Begin records the current StaticHostname and PrettyHostname.
+// Begin records the current StaticHostname and PrettyHostname; Rollback
+// restores the ones replaced in the transaction, newest first.
 func (p *Provider) Begin(ctx context.Context) (tree.ProviderTx, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.tx != nil {
 		return nil, fmt.Errorf("hostname: a transaction is already open: %w", tree.ErrCommandFailed)
 	}
-	t := &txn{p: p, saved: map[string]string{}}
+	saved := map[string]string{}
 	for _, name := range []string{LeafStatic, LeafPretty} {
 		v, err := p.h.Get(ctx, name)
 		if err != nil {
 			return nil, fmt.Errorf("hostname: record %s: %w", name, err)
 		}
-		t.saved[name] = v
+		saved[name] = v
 	}
-	p.tx = t
-	return t, nil
-}
-
-// end closes t; it reports false if t was already closed.
-func (t *txn) end() bool {
-	if t.done {
-		return false
-	}
-	t.done = true
-	if t.p.tx == t {
-		t.p.tx = nil
-	}
-	return true
-}
-
-// Commit keeps the changes (they are already applied).
-func (t *txn) Commit(ctx context.Context) error {
-	t.p.mu.Lock()
-	defer t.p.mu.Unlock()
-	if !t.end() {
-		return tree.ErrTxnDone
-	}
-	return nil
-}
-
-// Rollback restores the leaves replaced in the transaction, last first.
-func (t *txn) Rollback(ctx context.Context) error {
-	t.p.mu.Lock()
-	defer t.p.mu.Unlock()
-	if !t.end() {
-		return tree.ErrTxnDone
-	}
-	ctx = context.WithoutCancel(ctx)
-	var errs []error
-	for i := len(t.changed) - 1; i >= 0; i-- {
-		name := t.changed[i]
-		if err := t.p.h.Set(ctx, name, t.saved[name]); err != nil {
-			errs = append(errs, fmt.Errorf("hostname: restore %s to %q: %w", name, t.saved[name], err))
+	var tx *undo.Log
+	tx = undo.New(&p.mu, func(ctx context.Context, name string) error {
+		if err := p.h.Set(ctx, name, saved[name]); err != nil {
+			return fmt.Errorf("hostname: restore %s to %q: %w", name, saved[name], err)
 		}
-	}
-	return errors.Join(errs...)
+		return nil
+	}, func() {
+		if p.tx == tx {
+			p.tx = nil
+		}
+	})
+	p.tx = tx
+	return tx, nil
 }

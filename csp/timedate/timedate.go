@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/omadm-agent/omadm-agent/csp/internal/undo"
 	"os"
 	"path/filepath"
 	"slices"
@@ -48,7 +49,7 @@ type Provider struct {
 	td       timedated
 	zoneinfo string
 	mu       sync.Mutex // serializes writes and guards tx
-	tx       *txn
+	tx       *undo.Log
 }
 
 func leaf(u tree.URI) (string, error) {
@@ -196,8 +197,8 @@ func (p *Provider) Replace(ctx context.Context, u tree.URI, v tree.Value) error 
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.tx != nil && !slices.Contains(p.tx.changed, name) {
-		p.tx.changed = append(p.tx.changed, name)
+	if p.tx != nil {
+		p.tx.Changed(name)
 	}
 	return set(ctx)
 }
@@ -219,17 +220,8 @@ func (p *Provider) Describe() []tree.Desc {
 	}
 }
 
-// txn is a provider transaction: the writable values at Begin and the
-// leaves replaced since.
-type txn struct {
-	p       *Provider
-	zone    string
-	ntp     bool
-	changed []string
-	done    bool
-}
-
-// Begin records the current Timezone and NTP.
+// Begin records the current Timezone and NTP; Rollback restores the ones
+// replaced in the transaction, newest first.
 func (p *Provider) Begin(ctx context.Context) (tree.ProviderTx, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -244,51 +236,24 @@ func (p *Provider) Begin(ctx context.Context) (tree.ProviderTx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("timedate: record NTP: %w", err)
 	}
-	p.tx = &txn{p: p, zone: zone, ntp: ntp}
-	return p.tx, nil
-}
-
-func (t *txn) end() bool {
-	if t.done {
-		return false
-	}
-	t.done = true
-	if t.p.tx == t {
-		t.p.tx = nil
-	}
-	return true
-}
-
-// Commit keeps the changes (they are already applied).
-func (t *txn) Commit(ctx context.Context) error {
-	t.p.mu.Lock()
-	defer t.p.mu.Unlock()
-	if !t.end() {
-		return tree.ErrTxnDone
-	}
-	return nil
-}
-
-// Rollback restores the leaves replaced in the transaction, last first.
-func (t *txn) Rollback(ctx context.Context) error {
-	t.p.mu.Lock()
-	defer t.p.mu.Unlock()
-	if !t.end() {
-		return tree.ErrTxnDone
-	}
-	ctx = context.WithoutCancel(ctx)
-	var errs []error
-	for i := len(t.changed) - 1; i >= 0; i-- {
-		switch t.changed[i] {
+	var tx *undo.Log
+	tx = undo.New(&p.mu, func(ctx context.Context, leaf string) error {
+		switch leaf {
 		case LeafTimezone:
-			if err := t.p.td.SetTimezone(ctx, t.zone); err != nil {
-				errs = append(errs, fmt.Errorf("timedate: restore Timezone to %q: %w", t.zone, err))
+			if err := p.td.SetTimezone(ctx, zone); err != nil {
+				return fmt.Errorf("timedate: restore Timezone to %q: %w", zone, err)
 			}
 		case LeafNTP:
-			if err := t.p.td.SetNTP(ctx, t.ntp); err != nil {
-				errs = append(errs, fmt.Errorf("timedate: restore NTP to %v: %w", t.ntp, err))
+			if err := p.td.SetNTP(ctx, ntp); err != nil {
+				return fmt.Errorf("timedate: restore NTP to %v: %w", ntp, err)
 			}
 		}
-	}
-	return errors.Join(errs...)
+		return nil
+	}, func() {
+		if p.tx == tx {
+			p.tx = nil
+		}
+	})
+	p.tx = tx
+	return tx, nil
 }
