@@ -319,6 +319,26 @@ func (p *parser) next() (*event, error) {
 	return ev, nil
 }
 
+// children calls fn with the start event of each child element of the
+// element just pushed, until its end tag; text between children is ignored.
+// The next read reuses the event: fn copies what it needs before reading on.
+func (p *parser) children(fn func(ev *event) error) error {
+	for {
+		ev, err := p.next()
+		if err != nil {
+			return err
+		}
+		switch ev.Kind {
+		case evStart:
+			if err := fn(ev); err != nil {
+				return err
+			}
+		case evEnd:
+			return nil
+		}
+	}
+}
+
 func (p *parser) note(err error) {
 	if p.prob == nil {
 		p.prob = err
@@ -442,52 +462,41 @@ func (p *parser) header(h *Header) error {
 	h.Pos = Position{Path: "SyncML/SyncHdr", Offset: p.off}
 	p.push("SyncHdr")
 	defer p.pop()
-	for {
-		ev, err := p.next()
-		if err != nil {
-			return err
-		}
-		switch ev.Kind {
-		case evStart:
-			var err error
-			switch ev.Name.Local {
-			case "VerDTD":
-				h.VerDTD, err = p.leaf("VerDTD")
-			case "VerProto":
-				h.VerProto, err = p.leaf("VerProto")
-			case "SessionID":
-				h.SessionID, err = p.leaf("SessionID")
-			case "MsgID":
-				h.MsgID, err = p.leaf("MsgID")
-			case "Target":
-				h.Target, err = p.location("Target")
-			case "Source":
-				h.Source, err = p.location("Source")
-			case "RespURI":
-				h.RespURI, err = p.leaf("RespURI")
-			case "NoResp":
-				h.NoResp = true
-				err = p.skip()
-			case "Cred":
-				h.Cred, err = p.cred()
-			case "Meta":
-				h.Meta, err = p.meta("Meta")
-			default:
-				name := ev.Name
-				var e *Element
-				e, err = p.element(name, ev.Attr)
-				h.Extra = append(h.Extra, e)
-				if h.Problem == nil {
-					h.Problem = p.elementProblem(name.Local, "SyncHdr")
-				}
+	err := p.children(func(ev *event) (err error) {
+		switch ev.Name.Local {
+		case "VerDTD":
+			h.VerDTD, err = p.leaf("VerDTD")
+		case "VerProto":
+			h.VerProto, err = p.leaf("VerProto")
+		case "SessionID":
+			h.SessionID, err = p.leaf("SessionID")
+		case "MsgID":
+			h.MsgID, err = p.leaf("MsgID")
+		case "Target":
+			h.Target, err = p.location("Target")
+		case "Source":
+			h.Source, err = p.location("Source")
+		case "RespURI":
+			h.RespURI, err = p.leaf("RespURI")
+		case "NoResp":
+			h.NoResp = true
+			err = p.skip()
+		case "Cred":
+			h.Cred, err = p.cred()
+		case "Meta":
+			h.Meta, err = p.meta("Meta")
+		default:
+			name := ev.Name
+			var e *Element
+			e, err = p.element(name, ev.Attr)
+			h.Extra = append(h.Extra, e)
+			if h.Problem == nil {
+				h.Problem = p.elementProblem(name.Local, "SyncHdr")
 			}
-			if err != nil {
-				return err
-			}
-		case evEnd:
-			return nil
 		}
-	}
+		return err
+	})
+	return err
 }
 
 func (p *parser) elementProblem(name, parent string) error {
@@ -649,132 +658,100 @@ func (p *parser) item() (*Item, error) {
 	it := p.items.new()
 	p.push("Item")
 	defer p.pop()
-	for {
-		ev, err := p.next()
-		if err != nil {
-			return nil, err
+	err := p.children(func(ev *event) (err error) {
+		switch ev.Name.Local {
+		case "Target":
+			it.Target, err = p.location("Target")
+		case "Source":
+			it.Source, err = p.location("Source")
+		case "Meta":
+			it.Meta, err = p.meta("Meta")
+		case "Data":
+			it.Data, err = p.data1()
+		case "MoreData":
+			it.MoreData = true
+			err = p.skip()
+		default:
+			name := ev.Name
+			var e *Element
+			e, err = p.element(name, ev.Attr)
+			it.Extra = append(it.Extra, e)
+			p.note(p.elementProblem(name.Local, "Item"))
 		}
-		switch ev.Kind {
-		case evStart:
-			var err error
-			switch ev.Name.Local {
-			case "Target":
-				it.Target, err = p.location("Target")
-			case "Source":
-				it.Source, err = p.location("Source")
-			case "Meta":
-				it.Meta, err = p.meta("Meta")
-			case "Data":
-				it.Data, err = p.data1()
-			case "MoreData":
-				it.MoreData = true
-				err = p.skip()
-			default:
-				name := ev.Name
-				var e *Element
-				e, err = p.element(name, ev.Attr)
-				it.Extra = append(it.Extra, e)
-				p.note(p.elementProblem(name.Local, "Item"))
-			}
-			if err != nil {
-				return nil, err
-			}
-		case evEnd:
-			return it, nil
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return it, nil
 }
 
 func (p *parser) location(local string) (*Location, error) {
 	l := p.locs.new()
 	p.push(local)
 	defer p.pop()
-	for {
-		ev, err := p.next()
-		if err != nil {
-			return nil, err
+	err := p.children(func(ev *event) (err error) {
+		switch ev.Name.Local {
+		case "LocURI":
+			l.LocURI, err = p.leaf("LocURI")
+		case "LocName":
+			l.LocName, err = p.leaf("LocName")
+		default:
+			name := ev.Name
+			var e *Element
+			e, err = p.element(name, ev.Attr)
+			l.Extra = append(l.Extra, e)
+			p.note(p.elementProblem(name.Local, local))
 		}
-		switch ev.Kind {
-		case evStart:
-			var err error
-			switch ev.Name.Local {
-			case "LocURI":
-				l.LocURI, err = p.leaf("LocURI")
-			case "LocName":
-				l.LocName, err = p.leaf("LocName")
-			default:
-				name := ev.Name
-				var e *Element
-				e, err = p.element(name, ev.Attr)
-				l.Extra = append(l.Extra, e)
-				p.note(p.elementProblem(name.Local, local))
-			}
-			if err != nil {
-				return nil, err
-			}
-		case evEnd:
-			return l, nil
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return l, nil
 }
 
 func (p *parser) cred() (*Cred, error) {
 	c := &Cred{}
 	p.push("Cred")
 	defer p.pop()
-	for {
-		ev, err := p.next()
-		if err != nil {
-			return nil, err
+	err := p.children(func(ev *event) (err error) {
+		switch ev.Name.Local {
+		case "Meta":
+			c.Meta, err = p.meta("Meta")
+		case "Data":
+			c.Data, err = p.leaf("Data")
+		default:
+			name := ev.Name
+			_, err = p.element(name, ev.Attr)
+			p.note(p.elementProblem(name.Local, "Cred"))
 		}
-		switch ev.Kind {
-		case evStart:
-			var err error
-			switch ev.Name.Local {
-			case "Meta":
-				c.Meta, err = p.meta("Meta")
-			case "Data":
-				c.Data, err = p.leaf("Data")
-			default:
-				name := ev.Name
-				_, err = p.element(name, ev.Attr)
-				p.note(p.elementProblem(name.Local, "Cred"))
-			}
-			if err != nil {
-				return nil, err
-			}
-		case evEnd:
-			return c, nil
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return c, nil
 }
 
 func (p *parser) chal() (*Chal, error) {
 	c := &Chal{}
 	p.push("Chal")
 	defer p.pop()
-	for {
-		ev, err := p.next()
-		if err != nil {
-			return nil, err
+	err := p.children(func(ev *event) (err error) {
+		if ev.Name.Local == "Meta" {
+			c.Meta, err = p.meta("Meta")
+		} else {
+			name := ev.Name
+			_, err = p.element(name, ev.Attr)
+			p.note(p.elementProblem(name.Local, "Chal"))
 		}
-		switch ev.Kind {
-		case evStart:
-			var err error
-			if ev.Name.Local == "Meta" {
-				c.Meta, err = p.meta("Meta")
-			} else {
-				name := ev.Name
-				_, err = p.element(name, ev.Attr)
-				p.note(p.elementProblem(name.Local, "Chal"))
-			}
-			if err != nil {
-				return nil, err
-			}
-		case evEnd:
-			return c, nil
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return c, nil
 }
 
 // meta parses Meta and its MetInf children; a MetInf wrapper element is
@@ -787,49 +764,38 @@ func (p *parser) meta(local string) (*Meta, error) {
 func (p *parser) metaInto(m *Meta, local string) error {
 	p.push(local)
 	defer p.pop()
-	for {
-		ev, err := p.next()
-		if err != nil {
-			return err
+	err := p.children(func(ev *event) (err error) {
+		switch ev.Name.Local {
+		case "Format":
+			m.Format, err = p.leaf("Format")
+		case "Type":
+			m.Type, err = p.leaf("Type")
+		case "Mark":
+			m.Mark, err = p.leaf("Mark")
+		case "Size":
+			m.Size, err = p.leaf("Size")
+		case "NextNonce":
+			m.NextNonce, err = p.leaf("NextNonce")
+		case "Version":
+			m.Version, err = p.leaf("Version")
+		case "MaxMsgSize":
+			m.MaxMsgSize, err = p.leaf("MaxMsgSize")
+		case "MaxObjSize":
+			m.MaxObjSize, err = p.leaf("MaxObjSize")
+		case "EMI":
+			var s string
+			s, err = p.leaf("EMI")
+			m.EMI = append(m.EMI, s)
+		case "MetInf":
+			err = p.metaInto(m, "MetInf")
+		default:
+			var e *Element
+			e, err = p.element(ev.Name, ev.Attr)
+			m.Extra = append(m.Extra, e)
 		}
-		switch ev.Kind {
-		case evStart:
-			var err error
-			switch ev.Name.Local {
-			case "Format":
-				m.Format, err = p.leaf("Format")
-			case "Type":
-				m.Type, err = p.leaf("Type")
-			case "Mark":
-				m.Mark, err = p.leaf("Mark")
-			case "Size":
-				m.Size, err = p.leaf("Size")
-			case "NextNonce":
-				m.NextNonce, err = p.leaf("NextNonce")
-			case "Version":
-				m.Version, err = p.leaf("Version")
-			case "MaxMsgSize":
-				m.MaxMsgSize, err = p.leaf("MaxMsgSize")
-			case "MaxObjSize":
-				m.MaxObjSize, err = p.leaf("MaxObjSize")
-			case "EMI":
-				var s string
-				s, err = p.leaf("EMI")
-				m.EMI = append(m.EMI, s)
-			case "MetInf":
-				err = p.metaInto(m, "MetInf")
-			default:
-				var e *Element
-				e, err = p.element(ev.Name, ev.Attr)
-				m.Extra = append(m.Extra, e)
-			}
-			if err != nil {
-				return err
-			}
-		case evEnd:
-			return nil
-		}
-	}
+		return err
+	})
+	return err
 }
 
 // leaf reads the text of a simple element, trimmed. Child elements are
