@@ -146,7 +146,6 @@ func (c *tclient) pkg1() []*syncml.Command {
 	return []*syncml.Command{{Kind: syncml.KindAlert, Data: a.Data()}, rep}
 }
 
-
 // post sends one message and returns the decoded reply.
 func (c *tclient) post(cmds []*syncml.Command, final bool) (*syncml.Message, error) {
 	c.msgID++
