@@ -347,6 +347,18 @@ func TestAPIEndToEnd(t *testing.T) {
 		t.Errorf("get-property State: %q, %v", out, err)
 	}
 
+	// Introspection over the bus: what busctl sees is the contract.
+	out, err = run(t, 0, "busctl", "--address="+e.bus.Addr, "introspect", "--xml-interface", BusName, string(ObjectPath))
+	if err != nil || strings.TrimSpace(out) != strings.TrimSpace(IntrospectXML()) {
+		t.Errorf("busctl introspect: %v; got %q, want IntrospectXML()", err, out)
+	}
+	out, err = run(t, 0, "busctl", "--address="+e.bus.Addr, "introspect", BusName, string(ObjectPath), Interface)
+	for _, want := range []string{".StartSession", ".ProcessFile", ".Version", ".SessionFinished"} {
+		if err != nil || !strings.Contains(out, want) {
+			t.Errorf("busctl introspect %s: %v; %q lacks %s", Interface, err, out, want)
+		}
+	}
+
 	// Unknown server: a named error.
 	if _, err := c.StartSession(ctx, "nobody.example"); err == nil || !strings.Contains(err.Error(), "UnknownServer") {
 		t.Errorf("got %v, want UnknownServer", err)
