@@ -15,3 +15,8 @@ DEB_PKGS += time xz-utils dbus qemu-user-static
 .PHONY: footprint
 footprint: deps ## measure binary sizes, idle and peak RSS (testdata/footprint/measure.sh)
 	bash testdata/footprint/measure.sh
+
+.PHONY: test-footprint-guard
+test-footprint-guard: ## the size guards on the linux/arm binary (testdata/footprint/guard.sh)
+	bash testdata/footprint/guard.sh
+test-extra: test-footprint-guard

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -26,11 +25,27 @@ type recorder struct {
 	err error
 }
 
-var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+// safeName replaces each run of characters other than A-Z a-z 0-9 . _ -
+// by one "_", so a ServerID or SessionID can be part of a directory name.
+func safeName(s string) string {
+	var b strings.Builder
+	run := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' {
+			b.WriteByte(c)
+			run = false
+		} else if !run {
+			b.WriteByte('_')
+			run = true
+		}
+	}
+	return b.String()
+}
 
 func newRecorder(parent, serverID, sessionID string, now time.Time) (*recorder, error) {
 	name := fmt.Sprintf("%s-%s-%s", now.UTC().Format("20060102T150405.000Z"),
-		unsafeName.ReplaceAllString(serverID, "_"), unsafeName.ReplaceAllString(sessionID, "_"))
+		safeName(serverID), safeName(sessionID))
 	dir := filepath.Join(parent, name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("session: record: %w", err)
@@ -90,10 +105,55 @@ func (r *recorder) note(format string, a ...any) {
 	fmt.Fprintf(r.idx, "%s # %s\n", time.Now().UTC().Format(time.RFC3339Nano), fmt.Sprintf(format, a...))
 }
 
-var macRe = regexp.MustCompile(`(?i)(mac\s*=\s*)("?)[^,"\s]*("?)`)
-
+// redactHMAC replaces the value of every mac= parameter (any case, quoted
+// or not) of an x-syncml-hmac header by Redacted.
 func redactHMAC(h string) string {
-	return "x-syncml-hmac: " + macRe.ReplaceAllString(h, "${1}${2}"+Redacted+"${3}")
+	var b strings.Builder
+	b.WriteString("x-syncml-hmac: ")
+	for {
+		i := indexFold(h, "mac")
+		if i < 0 {
+			b.WriteString(h)
+			return b.String()
+		}
+		j := i + 3
+		for j < len(h) && isHdrSpace(h[j]) {
+			j++
+		}
+		if j >= len(h) || h[j] != '=' {
+			b.WriteString(h[:i+3])
+			h = h[i+3:]
+			continue
+		}
+		j++
+		for j < len(h) && isHdrSpace(h[j]) {
+			j++
+		}
+		quoted := j < len(h) && h[j] == '"'
+		if quoted {
+			j++
+		}
+		b.WriteString(h[:j])
+		b.WriteString(Redacted)
+		for j < len(h) && h[j] != ',' && h[j] != '"' && !isHdrSpace(h[j]) {
+			j++
+		}
+		h = h[j:]
+	}
+}
+
+func isHdrSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}
+
+// indexFold is strings.Index for an ASCII lower-case needle, ignoring case.
+func indexFold(s, lower string) int {
+	for i := 0; i+len(lower) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(lower)], lower) {
+			return i
+		}
+	}
+	return -1
 }
 
 // redact removes secrets from m in place.

@@ -95,3 +95,32 @@ func TestEngineOneSessionPerServer(t *testing.T) {
 		}
 	}
 }
+
+func TestRedactHMACForms(t *testing.T) {
+	for in, want := range map[string]string{
+		`algorithm=MD5, username="dev", mac=abc==`:   `x-syncml-hmac: algorithm=MD5, username="dev", mac=` + Redacted,
+		`algorithm=MD5, username="dev", MAC = "abc"`: `x-syncml-hmac: algorithm=MD5, username="dev", MAC = "` + Redacted + `"`,
+		`mac=abc, username="mac"`:                    `x-syncml-hmac: mac=` + Redacted + `, username="mac"`,
+		`username="hmac=x", mac=y`:                   `x-syncml-hmac: username="hmac=` + Redacted + `", mac=` + Redacted,
+		`mac`:                                        `x-syncml-hmac: mac`,
+		`mac=`:                                       `x-syncml-hmac: mac=` + Redacted,
+	} {
+		if got := redactHMAC(in); got != want {
+			t.Errorf("redactHMAC(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestSafeName(t *testing.T) {
+	for in, want := range map[string]string{
+		"dm.example.com": "dm.example.com",
+		"a b/../c":       "a_b_.._c",
+		"x//y":           "x_y",
+		"ü1":             "_1",
+		"":               "",
+	} {
+		if got := safeName(in); got != want {
+			t.Errorf("safeName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

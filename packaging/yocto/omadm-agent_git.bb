@@ -37,6 +37,8 @@ GO_LINKSHARED = ""
 GO_LINUXLOADER = ""
 # No -s -w here: the image build strips, and keeps the symbols in ${PN}-dbg.
 GO_EXTRA_LDFLAGS:append = " -X main.version=${PV}"
+# HTTP/1.1 only: leave net/http's HTTP/2 client out (as the Makefile does).
+GOBUILDFLAGS:append = " -tags=nethttpomithttp2"
 
 do_install:append() {
 	src=${S}/src/${GO_IMPORT}

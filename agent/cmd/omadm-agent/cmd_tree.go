@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
@@ -11,7 +12,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"regexp"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -334,32 +334,32 @@ func cmdDDF(ctx context.Context, c *cli, args []string) error {
 
 // DDF XML (OMA-TS-DM_TND-V1_2 §7, namespace syncml:dmddf1.2).
 type ddfTree struct {
-	XMLName xml.Name   `xml:"syncml:dmddf1.2 MgmtTree"`
-	VerDTD  string     `xml:"VerDTD"`
-	Man     string     `xml:"Man,omitempty"`
-	Mod     string     `xml:"Mod,omitempty"`
-	Nodes   []*ddfNode `xml:"Node"`
+	VerDTD string
+	Man    string
+	Mod    string
+	Nodes  []*ddfNode
 }
 
 type ddfNode struct {
-	NodeName string     `xml:"NodeName"`
-	Path     string     `xml:"Path,omitempty"`
-	Props    *ddfProps  `xml:"DFProperties"`
-	Nodes    []*ddfNode `xml:"Node"`
+	NodeName string
+	Path     string // written when not empty
+	Props    *ddfProps
+	Nodes    []*ddfNode
 }
 
+// ddfEmpty is an empty element such as <Get/> in AccessType.
 type ddfEmpty struct {
-	XMLName xml.Name
+	Name string
 }
 
 type ddfProps struct {
-	AccessType  ddfList  `xml:"AccessType"`
-	Default     string   `xml:"DefaultValue,omitempty"`
-	Description string   `xml:"Description,omitempty"`
-	DFFormat    ddfList  `xml:"DFFormat"`
-	Occurrence  *ddfList `xml:"Occurrence,omitempty"`
-	Scope       *ddfList `xml:"Scope,omitempty"`
-	DFType      ddfType  `xml:"DFType"`
+	AccessType  ddfList
+	Default     string // DefaultValue, written when not empty
+	Description string // written when not empty
+	DFFormat    ddfList
+	Occurrence  *ddfList
+	Scope       *ddfList
+	DFType      ddfType
 }
 
 type ddfList struct {
@@ -367,28 +367,16 @@ type ddfList struct {
 }
 
 type ddfType struct {
-	MIME    string  `xml:"MIME,omitempty"`
-	DDFName *string `xml:"DDFName"`
+	MIME    string  // written when not empty
+	DDFName *string // written when not nil
 }
 
 func list(names ...string) ddfList {
 	var l ddfList
 	for _, n := range names {
-		l.Items = append(l.Items, ddfEmpty{XMLName: xml.Name{Local: n}})
+		l.Items = append(l.Items, ddfEmpty{Name: n})
 	}
 	return l
-}
-
-func (l ddfList) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
-	if err := e.EncodeToken(start); err != nil {
-		return err
-	}
-	for _, it := range l.Items {
-		if err := e.EncodeElement("", xml.StartElement{Name: it.XMLName}); err != nil {
-			return err
-		}
-	}
-	return e.EncodeToken(start.End())
 }
 
 func descProps(d tree.Desc) *ddfProps {
@@ -507,14 +495,115 @@ func ddfXML(descs []tree.Desc, root tree.URI) ([]byte, error) {
 			n.Props = &ddfProps{AccessType: list("Get"), DFFormat: list(tree.FormatNode), DFType: ddfType{DDFName: &empty}}
 		}
 	}
-	out, err := xml.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	out = emptyElem.ReplaceAll(out, []byte("<$1/>"))
-	return append(append([]byte(xml.Header), out...), '\n'), nil
+	var w ddfWriter
+	w.doc(doc)
+	return w.b.Bytes(), nil
 }
 
-// emptyElem matches an element with no content, written as <X></X> by
-// encoding/xml; DDF documents use <X/>.
-var emptyElem = regexp.MustCompile(`<([A-Za-z][A-Za-z0-9]*)></([A-Za-z][A-Za-z0-9]*)>`)
+// ddfWriter writes a ddfTree as indented XML, elements without content as
+// <X/> (the form DDF documents use). It is written by hand rather than
+// with xml.MarshalIndent, whose reflection-driven encoder would be linked
+// into the agent for this one command.
+type ddfWriter struct {
+	b     bytes.Buffer
+	depth int
+}
+
+func (w *ddfWriter) indent() {
+	w.b.WriteByte('\n')
+	for range w.depth {
+		w.b.WriteString("  ")
+	}
+}
+
+func (w *ddfWriter) open(name string) {
+	w.indent()
+	w.b.WriteString("<" + name + ">")
+	w.depth++
+}
+
+func (w *ddfWriter) close(name string) {
+	w.depth--
+	w.indent()
+	w.b.WriteString("</" + name + ">")
+}
+
+// leaf writes <name>text</name>, or <name/> when text is empty.
+func (w *ddfWriter) leaf(name, text string) {
+	w.indent()
+	if text == "" {
+		w.b.WriteString("<" + name + "/>")
+		return
+	}
+	w.b.WriteString("<" + name + ">")
+	_ = xml.EscapeText(&w.b, []byte(text))
+	w.b.WriteString("</" + name + ">")
+}
+
+func (w *ddfWriter) doc(d *ddfTree) {
+	w.b.WriteString(xml.Header)
+	w.b.WriteString(`<MgmtTree xmlns="syncml:dmddf1.2">`)
+	w.depth++
+	w.leaf("VerDTD", d.VerDTD)
+	if d.Man != "" {
+		w.leaf("Man", d.Man)
+	}
+	if d.Mod != "" {
+		w.leaf("Mod", d.Mod)
+	}
+	for _, n := range d.Nodes {
+		w.node(n)
+	}
+	w.close("MgmtTree")
+	w.b.WriteByte('\n')
+}
+
+func (w *ddfWriter) node(n *ddfNode) {
+	w.open("Node")
+	w.leaf("NodeName", n.NodeName)
+	if n.Path != "" {
+		w.leaf("Path", n.Path)
+	}
+	if p := n.Props; p != nil {
+		w.open("DFProperties")
+		w.list("AccessType", &p.AccessType)
+		if p.Default != "" {
+			w.leaf("DefaultValue", p.Default)
+		}
+		if p.Description != "" {
+			w.leaf("Description", p.Description)
+		}
+		w.list("DFFormat", &p.DFFormat)
+		if p.Occurrence != nil {
+			w.list("Occurrence", p.Occurrence)
+		}
+		if p.Scope != nil {
+			w.list("Scope", p.Scope)
+		}
+		w.open("DFType")
+		if p.DFType.MIME != "" {
+			w.leaf("MIME", p.DFType.MIME)
+		}
+		if p.DFType.DDFName != nil {
+			w.leaf("DDFName", *p.DFType.DDFName)
+		}
+		w.close("DFType")
+		w.close("DFProperties")
+	}
+	for _, c := range n.Nodes {
+		w.node(c)
+	}
+	w.close("Node")
+}
+
+func (w *ddfWriter) list(name string, l *ddfList) {
+	if len(l.Items) == 0 {
+		w.leaf(name, "")
+		return
+	}
+	w.open(name)
+	for _, it := range l.Items {
+		w.leaf(it.Name, "")
+	}
+	w.close(name)
+}

@@ -19,6 +19,8 @@ OMADM_AGENT_BUILD_TARGETS = agent/cmd/omadm-agent
 # added by the golang infrastructure).
 OMADM_AGENT_GO_ENV = CGO_ENABLED=0
 OMADM_AGENT_LDFLAGS = -s -w -X main.version=$(OMADM_AGENT_VERSION)
+# HTTP/1.1 only: leave net/http's HTTP/2 client out (as the Makefile does).
+OMADM_AGENT_TAGS = nethttpomithttp2
 
 # The control group of the D-Bus API (named in the bus policy and in
 # [dbus] control_group of agent.toml). "-" as user name: only the group.
