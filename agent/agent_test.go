@@ -534,3 +534,39 @@ func TestStartSessionRefMatchesSession(t *testing.T) {
 		t.Errorf("second session %q, want %q from the ref", second.Session, s2)
 	}
 }
+
+// TestMergePromised: a push that replaces a pending request keeps the
+// SessionID that request's caller was given, so the session finishes that
+// promise too; repeated replacements keep at most MaxPromised.
+func TestMergePromised(t *testing.T) {
+	local := Trigger{ID: "t1", ServerID: "s", Source: SourceLocal, Session: "11"}
+	pushA := Trigger{ServerID: "s", Source: SourcePush, SessionID: "A"}
+	pushB := Trigger{ServerID: "s", Source: SourcePush, SessionID: "B"}
+
+	got, _ := merge(local, pushA)
+	if got.SessionID != "A" || len(got.Promised) != 1 || got.Promised[0] != "11" {
+		t.Errorf("push replaces local: got SessionID %q promised %v, want A and [11]", got.SessionID, got.Promised)
+	}
+	got, _ = merge(got, pushB)
+	if got.SessionID != "B" || strings.Join(got.Promised, ",") != "11,A" {
+		t.Errorf("newer push: got SessionID %q promised %v, want B and [11 A]", got.SessionID, got.Promised)
+	}
+	same, _ := merge(got, pushB)
+	if strings.Join(same.Promised, ",") != "11,A" {
+		t.Errorf("same push again: got promised %v, want [11 A] (nothing new promised)", same.Promised)
+	}
+	folded, _ := merge(pushA, local)
+	if folded.SessionID != "A" || len(folded.Promised) != 0 {
+		t.Errorf("local folded into push: got %+v, want SessionID A and nothing promised (its caller got A)", folded)
+	}
+	cur := local
+	for i := range 3 * MaxPromised {
+		cur, _ = merge(cur, Trigger{ServerID: "s", Source: SourcePush, SessionID: fmt.Sprintf("%X", i+1)})
+	}
+	if len(cur.Promised) != MaxPromised || cur.Promised[len(cur.Promised)-1] != fmt.Sprintf("%X", 3*MaxPromised-1) {
+		t.Errorf("after %d replacements: got promised %v, want the last %d", 3*MaxPromised, cur.Promised, MaxPromised)
+	}
+	if got.ID != "t1" {
+		t.Errorf("got ID %q, want the pending trigger's ID kept", got.ID)
+	}
+}

@@ -66,6 +66,33 @@ type Trigger struct {
 	Sources uint16
 	// At is when the trigger was first queued.
 	At time.Time
+	// Promised holds the SessionIDs that earlier callers were given (in
+	// their Ref) for pending triggers this one replaced: a server-initiated
+	// trigger replacing a client-initiated one, or a newer push replacing
+	// an older one. The session that serves this trigger finishes those
+	// promises too (dbusapi emits SessionFinished for each), so a caller
+	// waiting on a replaced request is answered instead of timing out. At
+	// most MaxPromised are kept (the oldest are dropped).
+	Promised []string
+}
+
+// MaxPromised bounds Trigger.Promised.
+const MaxPromised = 8
+
+// promise records that t serves the SessionID id that a caller was given.
+func (t *Trigger) promise(id string) {
+	if id == "" || id == t.SessionID {
+		return
+	}
+	for _, p := range t.Promised {
+		if p == id {
+			return
+		}
+	}
+	t.Promised = append(t.Promised, id)
+	if len(t.Promised) > MaxPromised {
+		t.Promised = append([]string(nil), t.Promised[len(t.Promised)-MaxPromised:]...)
+	}
 }
 
 // Ref is the reference StartSession and ProcessData return for a pending
@@ -73,11 +100,15 @@ type Trigger struct {
 // SessionID when server-initiated, otherwise the one assigned when the
 // trigger was queued).
 func (t Trigger) Ref() string {
-	s := t.SessionID
-	if s == "" {
-		s = t.Session
+	return t.ID + "/" + refSession(t)
+}
+
+// refSession is the SessionID in t's Ref.
+func refSession(t Trigger) string {
+	if t.SessionID != "" {
+		return t.SessionID
 	}
-	return t.ID + "/" + s
+	return t.Session
 }
 
 // ServerInitiated reports whether t carries a Package #0 SessionID.
@@ -120,10 +151,14 @@ func merge(p, n Trigger) (Trigger, string) {
 	case p.ServerInitiated() && !n.ServerInitiated():
 		why = fmt.Sprintf("%s folded into pending server-initiated session %s", n.Source, p.SessionID)
 	case !p.ServerInitiated() && n.ServerInitiated():
+		out.Promised = append([]string(nil), p.Promised...)
+		out.promise(refSession(p))
 		out.Source, out.SessionID, out.UIMode, out.NonceReset = n.Source, n.SessionID, n.UIMode, n.NonceReset
 		why = fmt.Sprintf("server-initiated session %s replaces pending %s", n.SessionID, p.Source)
 	case p.ServerInitiated() && n.ServerInitiated():
+		out.Promised = append([]string(nil), p.Promised...)
 		out.SessionID, out.NonceReset = n.SessionID, n.NonceReset
+		out.promise(p.SessionID)
 		out.UIMode = max(p.UIMode, n.UIMode)
 		if p.SessionID == n.SessionID {
 			why = "same server-initiated session " + n.SessionID

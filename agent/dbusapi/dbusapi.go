@@ -143,9 +143,18 @@ func (s *Server) SessionStarted(t agent.Trigger) {
 }
 
 // SessionFinished emits the SessionFinished signal.
+// It emits one more, with the same outcome, for each SessionID promised
+// to a caller whose pending request this session's trigger replaced
+// (agent.Trigger.Promised), so that caller's wait ends too.
 func (s *Server) SessionFinished(t agent.Trigger, r agent.Result, _ error) {
-	if err := s.conn.Emit(ObjectPath, Interface+".SessionFinished", t.ServerID, r.SessionID, int32(r.Status), r.Summary); err != nil {
-		s.log.Debug("emit SessionFinished", "err", err)
+	ids := append([]string{r.SessionID}, t.Promised...)
+	for i, id := range ids {
+		if i > 0 && id == r.SessionID {
+			continue
+		}
+		if err := s.conn.Emit(ObjectPath, Interface+".SessionFinished", t.ServerID, id, int32(r.Status), r.Summary); err != nil {
+			s.log.Debug("emit SessionFinished", "err", err)
+		}
 	}
 }
 

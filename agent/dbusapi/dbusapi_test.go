@@ -509,6 +509,36 @@ func TestClientRunSession(t *testing.T) {
 		t.Errorf("got %+v, want session %s failed with 401", r.f[0], last.Session)
 	}
 
+	// A push for the server replaces our still-pending request: the push's
+	// session serves it, and our wait ends with that session's outcome
+	// under the SessionID we were promised.
+	e.runner.mu.Lock()
+	e.runner.hold = make(chan struct{})
+	hold = e.runner.hold
+	e.runner.mu.Unlock()
+	if _, err := c.StartSession(ctx, "dm.example.com"); err != nil {
+		t.Fatal(err)
+	}
+	for !running(e.agent, "dm.example.com") && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	go func() { f, err := c.RunSession(ctx, "dm.example.com"); rc <- res{f, err} }()
+	for e.agent.Snapshot().Queued == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := e.agent.Enqueue(ctx, agent.Trigger{ServerID: "dm.example.com", Source: agent.SourcePush, SessionID: "BEEF"}); err != nil {
+		t.Fatal(err)
+	}
+	close(hold)
+	r = <-rc
+	if r.err != nil || len(r.f) != 1 {
+		t.Fatalf("replaced request: got %+v, %v; want one result", r.f, r.err)
+	}
+	last = e.runner.triggers()[len(e.runner.triggers())-1]
+	if last.SessionID != "BEEF" || len(last.Promised) != 1 || r.f[0].SessionID != last.Promised[0] || r.f[0].Status != 401 {
+		t.Errorf("replaced request: got %+v after session %+v, want the push session's outcome (401) under the promised SessionID", r.f[0], last)
+	}
+
 	// The agent leaves the bus while we wait.
 	e.runner.mu.Lock()
 	e.runner.hold = make(chan struct{})

@@ -19,9 +19,11 @@
 // serve it). Client.RunSession subscribes to SessionFinished (from the
 // name's owner only) before calling StartSession and waits for those
 // SessionIDs; that is how "omadm-agent session" runs a session through the
-// daemon. Edge case: if a server-initiated push for the same server
-// replaces the still-pending trigger, the session carries the push's
-// SessionID and the waiter times out.
+// daemon. If a server-initiated push for the same server replaces the
+// still-pending trigger, the session carries the push's SessionID; the
+// agent then emits SessionFinished a second time, with the SessionID it
+// promised to the caller (agent.Trigger.Promised), so the caller's wait
+// ends with the outcome of the session that served its request.
 //
 // Access: everyone may read (GetState, properties, signals). The changing
 // methods (StartSession, Reload, ProcessFile) are allowed to root and to
