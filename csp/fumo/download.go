@@ -1,0 +1,319 @@
+package fumo
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// downloader streams a package over HTTP(S) into dir/PackageFile.part,
+// resuming with Range requests, then renames it to dir/PackageFile.
+type downloader struct {
+	client    *http.Client
+	maxSize   int64
+	minFree   int64
+	retries   int
+	backoff   time.Duration
+	allowHTTP bool
+	freeSpace func(dir string) (int64, error)
+}
+
+// errRetry marks a failure worth another (resumed) request.
+type errRetry struct{ err *JobError }
+
+func (e errRetry) Error() string { return e.err.Error() }
+func (e errRetry) Unwrap() error { return e.err }
+
+func dlErr(r Result, format string, a ...any) *JobError {
+	return &JobError{Op: "download", Result: r, Err: fmt.Errorf(format, a...)}
+}
+
+// checkURL validates a PkgURL (result 411 when it is unusable).
+func (d *downloader) checkURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, dlErr(ResultBadURL, "PkgURL %q: %w", raw, err)
+	}
+	switch {
+	case raw == "":
+		return nil, dlErr(ResultBadURL, "PkgURL is empty")
+	case u.Scheme == "https":
+	case u.Scheme == "http" && d.allowHTTP:
+	default:
+		return nil, dlErr(ResultBadURL, "PkgURL %q: scheme %q not allowed (https only)", raw, u.Scheme)
+	}
+	if u.Host == "" {
+		return nil, dlErr(ResultBadURL, "PkgURL %q has no host", raw)
+	}
+	return u, nil
+}
+
+// fetch downloads j.URL. save persists j (Size and Validator, learnt from
+// the first response) so that a restart can resume; progress reports bytes
+// on disk and the total (0 when unknown). A cancelled ctx returns the
+// context error and leaves the partial file for the next attempt; any
+// other failure is a *JobError with the FUMO result code.
+func (d *downloader) fetch(ctx context.Context, dir string, j *Job, save func() error, progress func(done, total int64)) error {
+	if _, err := d.checkURL(j.URL); err != nil {
+		return err
+	}
+	part := filepath.Join(dir, PackageFile+".part")
+	var last error
+	for attempt := 0; attempt <= d.retries; attempt++ {
+		if attempt > 0 {
+			t := time.NewTimer(d.backoff * time.Duration(attempt))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
+		}
+		err := d.once(ctx, part, j, save, progress)
+		if err == nil {
+			if err := os.Rename(part, filepath.Join(dir, PackageFile)); err != nil {
+				return dlErr(ResultDownloadNoMemory, "%w", err)
+			}
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var r errRetry
+		if !errors.As(err, &r) {
+			return err
+		}
+		last = r.err
+	}
+	return last
+}
+
+// once makes one request, appending to part when it exists.
+func (d *downloader) once(ctx context.Context, part string, j *Job, save func() error, progress func(done, total int64)) error {
+	f, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return dlErr(ResultDownloadNoMemory, "open %s: %w", part, err)
+	}
+	defer f.Close()
+	have, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return dlErr(ResultDownloadNoMemory, "%w", err)
+	}
+	if j.Size > 0 && have > j.Size {
+		have = 0
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, j.URL, nil)
+	if err != nil {
+		return dlErr(ResultBadURL, "%w", err)
+	}
+	if have > 0 {
+		req.Header.Set("Range", "bytes="+strconv.FormatInt(have, 10)+"-")
+		if j.Validator != "" {
+			req.Header.Set("If-Range", j.Validator)
+		}
+	}
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return classifyNetErr(ctx, err)
+	}
+	defer resp.Body.Close()
+
+	var total int64
+	switch resp.StatusCode {
+	case http.StatusOK:
+		have = 0
+		total = max(resp.ContentLength, 0)
+		j.Validator = validator(resp)
+	case http.StatusPartialContent:
+		start, tot, ok := parseContentRange(resp.Header.Get("Content-Range"))
+		if !ok || start != have {
+			// The server sent something else than asked: start over.
+			f.Truncate(0)
+			j.Validator = ""
+			return errRetry{dlErr(ResultServerError, "bad Content-Range %q for offset %d", resp.Header.Get("Content-Range"), have)}
+		}
+		total = tot
+	case http.StatusRequestedRangeNotSatisfiable:
+		if j.Size > 0 && have == j.Size {
+			progress(have, have)
+			return nil
+		}
+		f.Truncate(0)
+		j.Validator = ""
+		return errRetry{dlErr(ResultServerError, "range %d- not satisfiable", have)}
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusProxyAuthRequired:
+		return dlErr(ResultAuthFailure, "GET: HTTP %s", resp.Status)
+	case http.StatusNotFound, http.StatusGone:
+		return dlErr(ResultBadURL, "GET: HTTP %s", resp.Status)
+	case http.StatusRequestTimeout, http.StatusGatewayTimeout:
+		return errRetry{dlErr(ResultTimeout, "GET: HTTP %s", resp.Status)}
+	case http.StatusServiceUnavailable, http.StatusBadGateway:
+		return errRetry{dlErr(ResultServerUnavailable, "GET: HTTP %s", resp.Status)}
+	default:
+		if resp.StatusCode >= 500 {
+			return errRetry{dlErr(ResultServerError, "GET: HTTP %s", resp.Status)}
+		}
+		return dlErr(ResultServerError, "GET: unexpected HTTP %s", resp.Status)
+	}
+	if total > d.maxSize {
+		return dlErr(ResultDownloadNoMemory, "package of %d bytes exceeds the limit of %d", total, d.maxSize)
+	}
+	if total != j.Size || resp.StatusCode == http.StatusOK {
+		j.Size = total
+		if err := save(); err != nil {
+			return dlErr(ResultDownloadNoMemory, "%w", err)
+		}
+	}
+	if err := f.Truncate(have); err != nil {
+		return dlErr(ResultDownloadNoMemory, "%w", err)
+	}
+	if _, err := f.Seek(have, io.SeekStart); err != nil {
+		return dlErr(ResultDownloadNoMemory, "%w", err)
+	}
+	if d.freeSpace != nil {
+		need := d.minFree
+		if total > 0 {
+			need += total - have
+		}
+		if free, err := d.freeSpace(filepath.Dir(part)); err == nil && free < need {
+			return dlErr(ResultDownloadNoMemory, "%d bytes free in %s, %d needed", free, filepath.Dir(part), need)
+		}
+	}
+	progress(have, total)
+	n, err := copyBody(f, resp.Body, d.maxSize-have, func(n int64) { progress(have+n, total) })
+	have += n
+	if err != nil {
+		var je *JobError
+		if errors.As(err, &je) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return errRetry{dlErr(ResultNetwork, "body cut after %d bytes: %w", have, err)}
+	}
+	if err := f.Sync(); err != nil {
+		return dlErr(ResultDownloadNoMemory, "%w", err)
+	}
+	if total > 0 && have != total {
+		return errRetry{dlErr(ResultNetwork, "got %d of %d bytes", have, total)}
+	}
+	if total == 0 {
+		j.Size = have
+		save()
+	}
+	return nil
+}
+
+// copyBufSize is the copy loop's buffer.
+const copyBufSize = 64 << 10
+
+// copyBody copies src to dst, at most limit bytes (more is a 501 JobError),
+// calling progress with the running count every copyBufSize-ish chunk.
+// Write failures (ENOSPC...) are 501 JobErrors; read failures are
+// returned as they are.
+func copyBody(dst io.Writer, src io.Reader, limit int64, progress func(int64)) (int64, error) {
+	buf := make([]byte, copyBufSize)
+	var n int64
+	for {
+		m, rerr := src.Read(buf)
+		if m > 0 {
+			if n+int64(m) > limit {
+				return n, dlErr(ResultDownloadNoMemory, "package exceeds the size limit")
+			}
+			w, werr := dst.Write(buf[:m])
+			n += int64(w)
+			if werr != nil {
+				return n, dlErr(ResultDownloadNoMemory, "write: %w", werr)
+			}
+			progress(n)
+		}
+		if rerr == io.EOF {
+			return n, nil
+		}
+		if rerr != nil {
+			return n, rerr
+		}
+	}
+}
+
+// validator is the If-Range value: a strong ETag, else Last-Modified.
+func validator(resp *http.Response) string {
+	if e := resp.Header.Get("ETag"); e != "" && !strings.HasPrefix(e, "W/") {
+		return e
+	}
+	return resp.Header.Get("Last-Modified")
+}
+
+// parseContentRange parses "bytes start-end/total" (total may be "*").
+func parseContentRange(s string) (start, total int64, ok bool) {
+	s, ok = strings.CutPrefix(s, "bytes ")
+	if !ok {
+		return 0, 0, false
+	}
+	rng, tot, ok := strings.Cut(s, "/")
+	if !ok {
+		return 0, 0, false
+	}
+	a, b, ok := strings.Cut(rng, "-")
+	if !ok {
+		return 0, 0, false
+	}
+	start, err1 := strconv.ParseInt(a, 10, 64)
+	end, err2 := strconv.ParseInt(b, 10, 64)
+	if err1 != nil || err2 != nil || start < 0 || end < start {
+		return 0, 0, false
+	}
+	if tot == "*" {
+		return start, 0, true
+	}
+	total, err := strconv.ParseInt(tot, 10, 64)
+	if err != nil || total <= end {
+		return 0, 0, false
+	}
+	return start, total, true
+}
+
+// classifyNetErr maps a transport error to a result code.
+func classifyNetErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var ue x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ce x509.CertificateInvalidError
+	var ve *tls.CertificateVerificationError
+	if errors.As(err, &ue) || errors.As(err, &he) || errors.As(err, &ce) || errors.As(err, &ve) {
+		return dlErr(ResultAuthFailure, "TLS: %w", err)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return errRetry{dlErr(ResultTimeout, "%w", err)}
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
+		return dlErr(ResultBadURL, "%w", err)
+	}
+	return errRetry{dlErr(ResultNetwork, "%w", err)}
+}
+
+// statfsFree returns the bytes available to unprivileged users in dir.
+func statfsFree(dir string) (int64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, err
+	}
+	return int64(st.Bavail) * int64(st.Bsize), nil
+}
