@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Guards the size decisions recorded in BENCHMARKS.md, on the linux/arm
 # binary as shipped (run by make test through mk/footprint.mk):
-#  1. no reachable function outside package reflect calls
-#     reflect.Value.Method/MethodByName (the linker then keeps every exported
-#     method of every type: +1.2 MB, as godbus's conn.Export did);
+#  1. reflect's Method/MethodByName are not linked in. A reachable call of
+#     them makes the linker keep every exported method of every type
+#     (+1.2 MB, as godbus's conn.Export did); when they are present, the
+#     guard names the callers (the linker's <ReflectMethod> marks);
 #  2. net/http's HTTP/2 client is left out (build tag nethttpomithttp2);
 #  3. the stripped binary stays under a ceiling (today's size + 5 %), so a
 #     new dependency that costs real flash space is a conscious decision.
@@ -13,15 +14,20 @@ CEILING=${CEILING:-9150000}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 tags=${GOTAGS:-nethttpomithttp2}
-GOOS=linux GOARCH=arm GOARM=7 CGO_ENABLED=0 go build -tags "$tags" -trimpath \
-	-ldflags '-s -w -dumpdep' -o "$work/arm" ./agent/cmd/omadm-agent 2>"$work/dep"
+build() { GOOS=linux GOARCH=arm GOARM=7 CGO_ENABLED=0 go build -tags "$tags" -trimpath "$@" ./agent/cmd/omadm-agent; }
+build -ldflags '-s -w' -o "$work/arm"
+build -o "$work/arm.syms"
+go tool nm "$work/arm.syms" >"$work/nm"
 fail=0
-if grep -E '<ReflectMethod>' "$work/dep" | grep -vE '^(reflect\.|type:reflect\.)' | grep -q .; then
-	echo "guard: reflect.Value.Method is reachable from:" >&2
-	grep -E '<ReflectMethod>' "$work/dep" | grep -vE '^(reflect\.|type:reflect\.)' | awk '{print "  " $1}' | sort -u >&2
+if grep -qE ' reflect\.(\(\*?Value\)|Value|\(\*rtype\)|\(\*interfaceType\))\.Method(ByName)?$' "$work/nm"; then
+	echo "guard: reflect's Method/MethodByName are linked in; callers:" >&2
+	# -dumpdep output lands in the build cache with the link; build it
+	# in a scratch output only on this failure path.
+	build -ldflags '-dumpdep' -o "$work/arm.dep" 2>&1 | grep -E '<ReflectMethod>' |
+		grep -vE '^(reflect\.|type:reflect\.)' | awk '{print "  " $1}' | sort -u >&2 || true
 	fail=1
 fi
-if grep -qE '^net/http\.\(\*http2Transport\)' "$work/dep"; then
+if grep -qE ' net/http\.\(\*http2Framer\)' "$work/nm"; then
 	echo "guard: net/http's HTTP/2 client is linked in (build without -tags nethttpomithttp2?)" >&2
 	fail=1
 fi
