@@ -1,0 +1,468 @@
+package fumo
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/omadm-agent/omadm-agent/csp/dbusmockrun"
+	"github.com/omadm-agent/omadm-agent/tree"
+)
+
+// The real-RAUC harness: a self-signed keyring and plain bundles made with
+// openssl and `rauc bundle` (once per test binary), and per test a private
+// system bus (csp/dbusmockrun) with `rauc service` on it, two raw slots
+// backed by 4 MiB files and bootloader=noop. Every process is stopped by
+// PID. Missing peers FAIL the test with "run `make deps`".
+
+const compatible = "omadm-test"
+
+var (
+	peersOnce sync.Once
+	peersErr  error
+	art       artifacts
+	artDir    string
+)
+
+// artifacts are the files shared by all tests.
+type artifacts struct {
+	cert, key string // keyring (self-signed CA = signer)
+	image     []byte // rootfs.img inside the bundles
+	good      string // signed by cert, compatible, version 2026.11.1
+	version   string
+	other     string // signed by another self-signed key
+	mismatch  string // signed by cert, compatible "other-device"
+	truncated string // good cut in half
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if artDir != "" {
+		os.RemoveAll(artDir)
+	}
+	os.Exit(code)
+}
+
+func run(name string, args ...string) error {
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+func needPeers(t testing.TB) {
+	t.Helper()
+	for _, b := range []string{"rauc", "mksquashfs", "openssl", "dbus-daemon"} {
+		if _, err := exec.LookPath(b); err != nil {
+			t.Fatalf("%s not found (Debian packages rauc rauc-service squashfs-tools openssl dbus): run `make deps`", b)
+		}
+	}
+	if _, err := os.Stat("/usr/share/dbus-1/interfaces/de.pengutronix.rauc.Installer.xml"); err != nil {
+		t.Fatalf("rauc-service is not installed: run `make deps`")
+	}
+	peersOnce.Do(func() { peersErr = buildArtifacts() })
+	if peersErr != nil {
+		t.Fatal(peersErr)
+	}
+}
+
+func selfSigned(dir, name string) (cert, key string, err error) {
+	cert, key = filepath.Join(dir, name+".cert.pem"), filepath.Join(dir, name+".key.pem")
+	err = run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+		"-subj", "/CN="+name, "-days", "3650")
+	return cert, key, err
+}
+
+func bundle(dir, name, cert, key, compat, version string, image []byte) (string, error) {
+	in := filepath.Join(dir, name+".in")
+	if err := os.MkdirAll(in, 0o700); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(in, "rootfs.img"), image, 0o600); err != nil {
+		return "", err
+	}
+	manifest := fmt.Sprintf("[update]\ncompatible=%s\nversion=%s\n\n[bundle]\nformat=plain\n\n[image.rootfs]\nfilename=rootfs.img\n", compat, version)
+	if err := os.WriteFile(filepath.Join(in, "manifest.raucm"), []byte(manifest), 0o600); err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, name+".raucb")
+	return out, run("rauc", "bundle", "--cert="+cert, "--key="+key, in, out)
+}
+
+func buildArtifacts() error {
+	d, err := os.MkdirTemp("", "fumo-test")
+	if err != nil {
+		return err
+	}
+	artDir = d
+	a := artifacts{version: "2026.11.1"}
+	if a.cert, a.key, err = selfSigned(d, "omadm-test-ca"); err != nil {
+		return err
+	}
+	ocert, okey, err := selfSigned(d, "stranger")
+	if err != nil {
+		return err
+	}
+	// 1 MiB of deterministic, incompressible-looking data.
+	a.image = make([]byte, 0, 1<<20)
+	seed := sha256.Sum256([]byte("omadm fumo image"))
+	for len(a.image) < 1<<20 {
+		seed = sha256.Sum256(seed[:])
+		a.image = append(a.image, seed[:]...)
+	}
+	if a.good, err = bundle(d, "good", a.cert, a.key, compatible, a.version, a.image); err != nil {
+		return err
+	}
+	if a.other, err = bundle(d, "other", ocert, okey, compatible, a.version, a.image); err != nil {
+		return err
+	}
+	if a.mismatch, err = bundle(d, "mismatch", a.cert, a.key, "other-device", a.version, a.image); err != nil {
+		return err
+	}
+	b, err := os.ReadFile(a.good)
+	if err != nil {
+		return err
+	}
+	a.truncated = filepath.Join(d, "truncated.raucb")
+	if err := os.WriteFile(a.truncated, b[:len(b)/2], 0o600); err != nil {
+		return err
+	}
+	art = a
+	return nil
+}
+
+// raucEnv is a private system bus with the real RAUC service.
+type raucEnv struct {
+	dir          string
+	bus          *dbusmockrun.Bus
+	conn         *dbus.Conn
+	conf         string
+	slotA, slotB string
+	rauc         *exec.Cmd
+	raucDone     chan struct{}
+	raucOut      *bytes.Buffer
+}
+
+// newBus starts only the private bus (no RAUC on it).
+func newBus(t *testing.T) *raucEnv {
+	t.Helper()
+	needPeers(t)
+	e := &raucEnv{dir: t.TempDir()}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	b, err := dbusmockrun.StartBus(ctx, e.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.bus = b
+	t.Cleanup(func() {
+		e.stopRAUC(t)
+		if err := b.Stop(); err != nil {
+			t.Errorf("stop dbus-daemon: %v", err)
+		}
+	})
+	t.Setenv("DBUS_SYSTEM_BUS_ADDRESS", b.Addr)
+	conn, err := dbus.Connect(b.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	e.conn = conn
+	return e
+}
+
+// newRAUC starts the bus and `rauc service` booted from slot A.
+func newRAUC(t *testing.T) *raucEnv {
+	t.Helper()
+	e := newBus(t)
+	e.slotA, e.slotB = filepath.Join(e.dir, "slotA.img"), filepath.Join(e.dir, "slotB.img")
+	for _, s := range []string{e.slotA, e.slotB} {
+		if err := os.WriteFile(s, make([]byte, 4<<20), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.conf = filepath.Join(e.dir, "system.conf")
+	conf := fmt.Sprintf(`[system]
+compatible=%s
+bootloader=noop
+statusfile=%s
+bundle-formats=plain
+
+[keyring]
+path=%s
+
+[slot.rootfs.0]
+device=%s
+type=raw
+bootname=A
+
+[slot.rootfs.1]
+device=%s
+type=raw
+bootname=B
+`, compatible, filepath.Join(e.dir, "status.raucs"), art.cert, e.slotA, e.slotB)
+	if err := os.WriteFile(e.conf, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.startRAUC(t, "A")
+	return e
+}
+
+// startRAUC runs `rauc service` as if booted from slot bootSlot and waits
+// until it owns its name.
+func (e *raucEnv) startRAUC(t *testing.T, bootSlot string) {
+	t.Helper()
+	mnt := filepath.Join(e.dir, "mnt")
+	os.MkdirAll(mnt, 0o700)
+	cmd := exec.Command("rauc", "--conf="+e.conf, "--override-boot-slot="+bootSlot, "--mount="+mnt, "service")
+	cmd.Env = append(os.Environ(), "DBUS_SYSTEM_BUS_ADDRESS="+e.bus.Addr)
+	e.raucOut = &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = e.raucOut, e.raucOut
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start rauc service: %v", err)
+	}
+	e.rauc, e.raucDone = cmd, make(chan struct{})
+	go func(done chan struct{}) { cmd.Wait(); close(done) }(e.raucDone)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var owner string
+		if e.conn.BusObject().Call("org.freedesktop.DBus.GetNameOwner", 0, RAUCService).Store(&owner) == nil {
+			return
+		}
+		select {
+		case <-e.raucDone:
+			t.Fatalf("rauc service exited: %s", e.raucOut)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rauc service did not take %s within 10s: %s", RAUCService, e.raucOut)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stopRAUC stops the service by PID (SIGTERM, then SIGKILL).
+func (e *raucEnv) stopRAUC(t *testing.T) {
+	if e.rauc == nil {
+		return
+	}
+	pid := e.rauc.Process.Pid
+	syscall.Kill(pid, syscall.SIGTERM)
+	select {
+	case <-e.raucDone:
+	case <-time.After(5 * time.Second):
+		syscall.Kill(pid, syscall.SIGKILL)
+		<-e.raucDone
+	}
+	e.rauc = nil
+}
+
+// reboot simulates a reboot into bootSlot: RAUC restarts reporting it.
+func (e *raucEnv) reboot(t *testing.T, bootSlot string) {
+	t.Helper()
+	e.stopRAUC(t)
+	e.startRAUC(t, bootSlot)
+}
+
+// pkgServer serves packages over HTTPS and records the requests.
+type pkgServer struct {
+	*httptest.Server
+	mu     sync.Mutex
+	files  map[string][]byte
+	ranges []string // Range header of every GET (empty when none)
+	cutAt  int      // >0: the next full-body response is cut after cutAt bytes
+	block  chan struct{}
+}
+
+func newPkgServer(t *testing.T) *pkgServer {
+	s := &pkgServer{files: map[string][]byte{}}
+	s.Server = httptest.NewTLSServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *pkgServer) add(name string, b []byte) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.files[name] = b
+	return s.URL + "/" + name
+}
+
+func (s *pkgServer) seen() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.ranges...)
+}
+
+func (s *pkgServer) serve(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimPrefix(r.URL.Path, "/")
+	s.mu.Lock()
+	s.ranges = append(s.ranges, r.Header.Get("Range"))
+	b, ok := s.files[name]
+	cut := 0
+	if r.Header.Get("Range") == "" && s.cutAt > 0 {
+		cut, s.cutAt = s.cutAt, 0
+	}
+	block := s.block
+	s.mu.Unlock()
+	switch {
+	case name == "secret":
+		http.Error(w, "no", http.StatusUnauthorized)
+		return
+	case !ok:
+		http.NotFound(w, r)
+		return
+	}
+	if cut > 0 {
+		w.Header().Set("ETag", etag(b))
+		w.Header().Set("Content-Length", fmt.Sprint(len(b)))
+		w.WriteHeader(http.StatusOK)
+		w.Write(b[:cut])
+		w.(http.Flusher).Flush()
+		if block != nil {
+			<-block
+		}
+		panic(http.ErrAbortHandler) // drops the connection mid-body
+	}
+	w.Header().Set("ETag", etag(b))
+	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b))
+}
+
+func etag(b []byte) string { return fmt.Sprintf("\"%x\"", sha256.Sum256(b)) }
+
+// tlsFor trusts the server's certificate only.
+func tlsFor(s *pkgServer) *tls.Config {
+	return &tls.Config{RootCAs: s.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}
+}
+
+// alerts collects reported alerts.
+type alerts struct {
+	mu   sync.Mutex
+	list []tree.Alert
+	fail error
+}
+
+func (a *alerts) report(ctx context.Context, al tree.Alert) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.fail != nil {
+		return a.fail
+	}
+	a.list = append(a.list, al)
+	return nil
+}
+
+func (a *alerts) get() []tree.Alert {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]tree.Alert(nil), a.list...)
+}
+
+// fixture is a provider mounted in a tree.
+type fixture struct {
+	p   *Provider
+	tr  *tree.Tree
+	al  *alerts
+	dir string
+}
+
+func newFixture(t *testing.T, conn *dbus.Conn, dir string, boot string, mod func(*Config)) *fixture {
+	t.Helper()
+	f := &fixture{al: &alerts{}, dir: dir, tr: tree.New(tree.WithRootACL("Add=*&Get=*&Replace=*&Exec=*"))}
+	cfg := Config{Dir: dir, Report: f.al.report, BootID: func() (string, error) { return boot, nil },
+		RetryBackoff: 10 * time.Millisecond, ReportRetry: 50 * time.Millisecond, CallTimeout: 3 * time.Second}
+	if mod != nil {
+		mod(&cfg)
+	}
+	p, err := New(conn, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.tr.Mount(p.cfg.Root, p); err != nil {
+		t.Fatal(err)
+	}
+	f.p = p
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := p.Close(ctx); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return f
+}
+
+func (f *fixture) replace(t *testing.T, rel string, v tree.Value) error {
+	t.Helper()
+	return f.tr.Replace(context.Background(), tree.Server("srv"), string(f.p.x)+"/"+rel, v)
+}
+
+func (f *fixture) exec(t *testing.T, rel, correlator string) error {
+	t.Helper()
+	return f.tr.Exec(context.Background(), tree.Server("srv"), string(f.p.x)+"/"+rel, nil, correlator)
+}
+
+func (f *fixture) get(t *testing.T, rel string) string {
+	t.Helper()
+	r, err := f.tr.Get(context.Background(), tree.LocalPrincipal, string(f.p.x)+"/"+rel)
+	if err != nil {
+		t.Fatalf("Get %s: %v", rel, err)
+	}
+	return string(r.Items[0].Data)
+}
+
+// wait waits for the worker, at most 30 s.
+func (f *fixture) wait(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := f.p.Wait(ctx); err != nil {
+		t.Fatalf("job did not settle: %v (status %+v)", err, f.p.Status())
+	}
+}
+
+func chr(s string) tree.Value { return tree.Value{Data: []byte(s), Format: tree.FormatChr} }
+
+func mustAsync(t *testing.T, err error) {
+	t.Helper()
+	if !errors.Is(err, tree.ErrAsync) || tree.StatusCode(err) != 202 {
+		t.Fatalf("Exec: got %v (status %d), want 202", err, tree.StatusCode(err))
+	}
+}
+
+func oneAlert(t *testing.T, al *alerts, typ string, source tree.URI, correlator, data string) tree.Alert {
+	t.Helper()
+	got := al.get()
+	if len(got) != 1 {
+		t.Fatalf("alerts: got %d (%+v), want 1", len(got), got)
+	}
+	a := got[0]
+	if a.Type != typ || a.Source != source || a.Correlator != correlator || string(a.Data) != data || a.Format != "int" {
+		t.Errorf("alert: got %+v (Data %q), want Type %s Source %s Correlator %q Data %q Format int", a, a.Data, typ, source, correlator, data)
+	}
+	wantMark := ""
+	if data != "200" {
+		wantMark = MarkFailure
+	}
+	if a.Mark != wantMark {
+		t.Errorf("alert Mark: got %q, want %q", a.Mark, wantMark)
+	}
+	return a
+}
