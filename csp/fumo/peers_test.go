@@ -288,7 +288,8 @@ type pkgServer struct {
 	files  map[string][]byte
 	ranges []string // Range header of every GET (empty when none)
 	cutAt  int      // >0: the next full-body response is cut after cutAt bytes
-	block  chan struct{}
+	block  chan struct{} // cut responses wait on it before dropping the connection
+	hold   chan struct{} // requests for "slow" wait on it before answering
 }
 
 func newPkgServer(t *testing.T) *pkgServer {
@@ -320,8 +321,11 @@ func (s *pkgServer) serve(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Range") == "" && s.cutAt > 0 {
 		cut, s.cutAt = s.cutAt, 0
 	}
-	block := s.block
+	block, hold := s.block, s.hold
 	s.mu.Unlock()
+	if name == "slow" && hold != nil {
+		<-hold
+	}
 	switch {
 	case name == "secret":
 		http.Error(w, "no", http.StatusUnauthorized)
