@@ -69,6 +69,7 @@ type Bootstrap struct {
 	Path     string // file path, hex: "3F007F506431" or "ADF/6431"
 	AID      string // PKCS#15 AID used (hex), on RouteLogicalChannel
 	APDUs    int    // command APDUs sent (GET RESPONSE included)
+	Reader   string // PC/SC reader name (ReadBootstrapFromReader only)
 	Warnings []string
 }
 

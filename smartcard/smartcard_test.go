@@ -186,4 +186,3 @@ func TestDecodeICCID(t *testing.T) {
 		}
 	}
 }
-

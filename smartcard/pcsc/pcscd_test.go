@@ -1,0 +1,352 @@
+package pcsc_test
+
+// Tests against the real pcscd (Debian pcsc-lite 1.9.9) with the vpcd
+// driver (vsmartcard-vpcd), the Go fake card of cardtest plugged in as the
+// virtual ICC. All pcscd-using tests of the module live in this package:
+// TestMain starts one pcscd for the package and stops it by PID.
+//
+// pcscd ignores $PCSCLITE_CSOCK_NAME and always listens on
+// /run/pcscd/pcscd.comm (refusing to start if another pcscd owns it), so it
+// runs in a private mount namespace (unshare -m) with a tmpfs over
+// /run/pcscd; the client reaches its socket through /proc/<pid>/root. The
+// vpcd TCP ports are chosen free per run, so parallel `go test` runs of
+// other packages or a system pcscd do not collide.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/omadm-agent/omadm-agent/smartcard"
+	"github.com/omadm-agent/omadm-agent/smartcard/cardtest"
+	"github.com/omadm-agent/omadm-agent/smartcard/pcsc"
+)
+
+const vpcdDriver = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
+
+var (
+	peerErr  error  // set when pcscd could not be started: every test fails with it
+	socket   string // pcscd's socket, through /proc/<pid>/root
+	readerT0 = "Virtual PCD 00 00"
+	readerT1 = "Virtual PCD 00 01"
+	cardT0   *cardtest.Card
+	cardT1   *cardtest.Card
+)
+
+func TestMain(m *testing.M) {
+	stop, err := startPeers()
+	peerErr = err
+	code := m.Run()
+	if stop != nil {
+		stop()
+	}
+	os.Exit(code)
+}
+
+func needPeers(t testing.TB) {
+	t.Helper()
+	if peerErr != nil {
+		t.Fatalf("real pcscd peer: %v", peerErr)
+	}
+}
+
+// freePorts returns a port p such that p and p+1 are free on 127.0.0.1.
+func freePorts() (int, error) {
+	for i := 0; i < 50; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		p := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if p >= 65535 {
+			continue
+		}
+		l2, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+1))
+		if err != nil {
+			continue
+		}
+		l2.Close()
+		return p, nil
+	}
+	return 0, errors.New("no two consecutive free ports")
+}
+
+func startPeers() (stop func(), err error) {
+	for _, bin := range []string{"pcscd", "unshare"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			return nil, fmt.Errorf("%s not found: run `make deps` (Debian packages pcscd vsmartcard-vpcd): %w", bin, err)
+		}
+	}
+	if _, err := os.Stat(vpcdDriver); err != nil {
+		return nil, fmt.Errorf("vpcd driver missing: run `make deps` (Debian package vsmartcard-vpcd): %w", err)
+	}
+	dir, err := os.MkdirTemp("", "omadm-pcscd-")
+	if err != nil {
+		return nil, err
+	}
+	port, err := freePorts()
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	conf := filepath.Join(dir, "reader.conf.d")
+	os.Mkdir(conf, 0o755)
+	rc := fmt.Sprintf("FRIENDLYNAME \"Virtual PCD\"\nDEVICENAME /dev/null:0x%X\nLIBPATH %s\nCHANNELID 0x%X\n", port, vpcdDriver, port)
+	if err := os.WriteFile(filepath.Join(conf, "vpcd"), []byte(rc), 0o644); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if err := os.MkdirAll("/run/pcscd", 0o755); err != nil { // the mount point
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	logf, _ := os.Create(filepath.Join(dir, "pcscd.log"))
+	cmd := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c",
+		`mount -t tmpfs tmpfs /run/pcscd && exec pcscd -f -c "$1"`, "sh", conf)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("start pcscd: %w", err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan struct{}, 2)
+	stop = func() {
+		cancel()
+		cmd.Process.Signal(syscall.SIGTERM) // by PID
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+		<-served
+		<-served
+		logf.Close()
+		os.RemoveAll(dir)
+	}
+	socket = fmt.Sprintf("/proc/%d/root/run/pcscd/pcscd.comm", cmd.Process.Pid)
+
+	fs, err := cardtest.Load(filepath.Join("..", "..", "testdata", "smartcard", "uicc.card"))
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	cardT0 = cardtest.NewCard(fs, cardtest.Options{T0: true})
+	cardT1 = cardtest.NewCard(fs, cardtest.Options{})
+	go func() {
+		cardtest.ServeVPCD(ctx, fmt.Sprintf("127.0.0.1:%d", port), cardT0, cardtest.ATRT0)
+		served <- struct{}{}
+	}()
+	go func() {
+		cardtest.ServeVPCD(ctx, fmt.Sprintf("127.0.0.1:%d", port+1), cardT1, cardtest.ATRT1)
+		served <- struct{}{}
+	}()
+
+	// Wait until both readers report a card.
+	deadline := time.Now().Add(20 * time.Second)
+	var last error
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			log, _ := os.ReadFile(filepath.Join(dir, "pcscd.log"))
+			stop()
+			return nil, fmt.Errorf("pcscd exited early: %s", log)
+		default:
+		}
+		last = readersReady(ctx)
+		if last == nil {
+			return stop, nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	log, _ := os.ReadFile(filepath.Join(dir, "pcscd.log"))
+	stop()
+	return nil, fmt.Errorf("readers not ready after 20s: %v; pcscd log:\n%s", last, log)
+}
+
+func readersReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	c, err := pcsc.Dial(ctx, socket)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	rs, err := c.Readers(ctx)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, r := range rs {
+		if (r.Name == readerT0 || r.Name == readerT1) && r.CardPresent() {
+			n++
+		}
+	}
+	if n != 2 {
+		return fmt.Errorf("%d of 2 readers with a card: %+v", n, rs)
+	}
+	return nil
+}
+
+func TestReaders(t *testing.T) {
+	needPeers(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := pcsc.Dial(ctx, socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rs, err := c.Readers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]byte{readerT0: cardtest.ATRT0, readerT1: cardtest.ATRT1}
+	for _, r := range rs {
+		if atr, ok := want[r.Name]; ok {
+			if !bytes.Equal(r.ATR, atr) || !r.CardPresent() {
+				t.Errorf("reader %q: got ATR %X present %v, want %X present", r.Name, r.ATR, r.CardPresent(), atr)
+			}
+			delete(want, r.Name)
+		}
+	}
+	if len(want) != 0 {
+		t.Errorf("readers missing: %v (got %+v)", want, rs)
+	}
+}
+
+func TestConnectNegotiatesProtocol(t *testing.T) {
+	needPeers(t)
+	tests := []struct {
+		name   string
+		reader string
+		want   uint32
+	}{
+		{"T=0 ATR", readerT0, pcsc.ProtocolT0},
+		{"T=1 ATR", readerT1, pcsc.ProtocolT1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			c, err := pcsc.Dial(ctx, socket)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			card, err := c.Connect(ctx, tt.reader, pcsc.ShareShared, pcsc.ProtocolAny)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer card.Disconnect(ctx, pcsc.LeaveCard)
+			if card.Protocol() != tt.want {
+				t.Errorf("got protocol %d, want %d", card.Protocol(), tt.want)
+			}
+			// SELECT MF / EF_ICCID, READ BINARY through pcscd.
+			for _, a := range [][]byte{{0x00, 0xA4, 0x00, 0x0C, 0x02, 0x3F, 0x00}, {0x00, 0xA4, 0x00, 0x0C, 0x02, 0x2F, 0xE2}} {
+				r, err := card.Transmit(ctx, a)
+				if err != nil || !bytes.Equal(r, []byte{0x90, 0x00}) {
+					t.Fatalf("Transmit(%X): got %X, %v; want 9000", a, r, err)
+				}
+			}
+			r, err := card.Transmit(ctx, []byte{0x00, 0xB0, 0x00, 0x00, 0x0A})
+			want := []byte{0x98, 0x94, 0x20, 0x00, 0x10, 0x32, 0x54, 0x76, 0x98, 0xF0, 0x90, 0x00}
+			if err != nil || !bytes.Equal(r, want) {
+				t.Errorf("READ BINARY EF_ICCID: got %X, %v; want %X", r, err, want)
+			}
+		})
+	}
+}
+
+func TestWrongProtocolIsRefused(t *testing.T) {
+	needPeers(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := pcsc.Dial(ctx, socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.Connect(ctx, readerT0, pcsc.ShareShared, pcsc.ProtocolT1)
+	var pe pcsc.Error
+	if !errors.As(err, &pe) {
+		t.Fatalf("got %v, want a pcsc.Error (T=1 asked of a T=0-only card)", err)
+	}
+	_, err = c.Connect(ctx, "No Such Reader", pcsc.ShareShared, pcsc.ProtocolAny)
+	if !errors.Is(err, pcsc.ErrUnknownReader) {
+		t.Errorf("got %v, want ErrUnknownReader", err)
+	}
+}
+
+func TestReadBootstrapFromReader(t *testing.T) {
+	needPeers(t)
+	tests := []struct {
+		name   string
+		reader string
+		card   **cardtest.Card
+	}{
+		{"T=0", readerT0, &cardT0},
+		{"T=1", readerT1, &cardT1},
+		{"first reader with a card", "", &cardT0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			before := (*tt.card).APDUs()
+			bs, err := smartcard.ReadBootstrapFromReader(ctx, socket, tt.reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantReader := tt.reader
+			if wantReader == "" {
+				wantReader = readerT0
+			}
+			if bs.Reader != wantReader || bs.ICCID != "8949020001234567890" || bs.Profile != smartcard.ProfileDM ||
+				bs.OID != "2.23.43.7.1" || bs.Route != smartcard.RouteLogicalChannel || len(bs.Document) != 220 {
+				t.Errorf("got reader %q ICCID %q profile %s OID %s route %s %d bytes; want %q, 8949020001234567890, dm, 2.23.43.7.1, logical-channel, 220 bytes",
+					bs.Reader, bs.ICCID, bs.Profile, bs.OID, bs.Route, len(bs.Document), wantReader)
+			}
+			if got := (*tt.card).APDUs() - before; got != bs.APDUs {
+				t.Errorf("card saw %d APDUs, Bootstrap.APDUs %d", got, bs.APDUs)
+			}
+			if now, _ := (*tt.card).OpenChannels(); now != 0 {
+				t.Errorf("%d logical channels left open", now)
+			}
+		})
+	}
+}
+
+// TestOpenscCrossCheck reads EF_ICCID with OpenSC's opensc-tool (libpcsclite
+// honours PCSCLITE_CSOCK_NAME) through the same pcscd: an independent
+// PC/SC client sees the same card as ours.
+func TestOpenscCrossCheck(t *testing.T) {
+	needPeers(t)
+	if _, err := exec.LookPath("opensc-tool"); err != nil {
+		t.Fatalf("opensc-tool not found: run `make deps` (Debian package opensc): %v", err)
+	}
+	for _, reader := range []string{readerT0, readerT1} {
+		cmd := exec.Command("opensc-tool", "-r", reader, "-s", "00A4000C023F00", "-s", "00A4000C022FE2", "-s", "00B000000A")
+		cmd.Env = append(os.Environ(), "PCSCLITE_CSOCK_NAME="+socket)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("opensc-tool on %q: %v\n%s", reader, err, out)
+		}
+		if !strings.Contains(string(out), "98 94 20 00 10 32 54 76 98 F0") {
+			t.Errorf("opensc-tool on %q: EF_ICCID bytes not in output:\n%s", reader, out)
+		}
+	}
+}
