@@ -1,11 +1,105 @@
 // Package fumo is the provider of the firmware update management object,
-// OMA FUMO 1.0 (OMA-TS-DM-FUMO-V1_0, MO identifier urn:oma:mo:oma-fumo:1.0;
-// §5 the FUMO tree and §10.1 its DDF, the State values of §6 and the
-// Generic Alert result codes of §6.2 / §10.1; protocol.md §6.9), backed by
-// RAUC over D-Bus (de.pengutronix.rauc.Installer as shipped by rauc-service
-// 1.8: InstallBundle(s, a{sv}), Info(s), GetSlotStatus(), the Progress,
-// LastError, Operation and BootSlot properties and the Completed(i)
-// signal).
+// OMA FUMO 1.0 (OMA-TS-DM-FUMO-V1_0, MO identifier urn:oma:mo:oma-fumo:1.0),
+// backed by RAUC over D-Bus: the interface de.pengutronix.rauc.Installer
+// of rauc-service 1.8 (/usr/share/dbus-1/interfaces/
+// de.pengutronix.rauc.Installer.xml): InstallBundle(s source, a{sv} args),
+// Info(s) → (compatible, version), GetSlotStatus() → a(sa{sv}), the
+// properties Operation, Progress (isi), LastError and BootSlot, and the
+// signal Completed(i).
 //
-// Draft: see the rest of this comment in the final version.
+// Spec sections (protocol.md §6.9, §5.6): FUMO §5 and §10.1 (figure 10.1)
+// for the nodes and the DDF, FUMO §6 for the State values and the Exec
+// semantics, FUMO §6.2 / §10.1 for the result codes, and DM Protocol
+// §8.7 / §2.3.7 for the Generic Alert 1226 that carries them.
+//
+// Tree (Mount at Config.Root, default ./FUMO; the one instance <x> is
+// Config.Instance, default "1", created at mount and permanent):
+//
+//	./FUMO                        node  Get
+//	./FUMO/1                      node  Get      Type urn:oma:mo:oma-fumo:1.0
+//	    PkgName                   chr   Get      bundle compatible (RAUC Info), after a download
+//	    PkgVersion                chr   Get      bundle version (RAUC Info)
+//	    Download/                 node  Exec Get  Exec: download PkgURL
+//	    Download/PkgURL           chr   Get Replace
+//	    Update/                   node  Exec Get  Exec: install the package on the device
+//	    Update/PkgData            bin   Replace  the package delivered through DM (large object)
+//	    DownloadAndUpdate/        node  Exec Get  Exec: download, then install
+//	    DownloadAndUpdate/PkgURL  chr   Get Replace
+//	    State                     int   Get      10 ... 100 (State)
+//	    Ext/Progress              int   Get      percent of the current phase (download bytes, RAUC Progress)
+//	    Ext/Message               chr   Get      last progress message or error
+//
+// Exec returns tree.ErrAsync (202) at once and the job runs in the
+// provider's goroutine; a second Exec (or a PkgData Replace) while a job
+// runs or its result is not yet reported is ErrBusy, 403; Update with no
+// package is ErrNoPackage, 403; Exec on any other node is 405. The result
+// is reported once through Config.Report as a Generic Alert 1226: Type
+// org.openmobilealliance.dm.firmwareupdate.download / .update /
+// .downloadandupdate, Format int, Source the executed node (e.g.
+// ./FUMO/1/DownloadAndUpdate, the URI agent/outbox.Expect records, so the
+// alert finds the server that issued the Exec even without Correlator;
+// protocol.md §6.9 names the <x> node instead — a deliberate choice),
+// Correlator from the Exec, Data the result code, Mark "critical" on
+// failure and none (informational) on success.
+//
+// States and results:
+//
+//	Download           30 → 40 and 200 after RAUC Info read the bundle; 20 on failure
+//	Update             50 → 60 (InstallBundle) → reboot → 100 and 200; 70/80 on failure
+//	DownloadAndUpdate  30 → 40 → 50 → 60 → reboot → 100 and 200
+//	download failures  411 bad/empty/non-https URL, HTTP 404/410, unknown host;
+//	                   406 HTTP 401/403/407 or an untrusted TLS certificate;
+//	                   407 time-out; 412 HTTP 502/503; 500 other HTTP errors;
+//	                   501 larger than Config.MaxSize, not enough free space, or a
+//	                   write error; 503 connection failures after Config.Retries
+//	                   resumed attempts; 402 a Download RAUC Info cannot read
+//	install failures   404 signature ("signature verification failed"), 402 bad
+//	                   bundle ("Invalid bundle format"), 403 "Compatible mismatch"
+//	                   (these three drop the package: State 80); 502 no space;
+//	                   410 anything else, RAUC absent (csp.ErrServiceUnavailable),
+//	                   or a reboot that did not come up in the new slot (State 70
+//	                   while the package is kept)
+//
+// Success after the reboot: the install records the slot RAUC wrote (the
+// non-booted slot whose bundle.version is the bundle's, newest
+// installed.timestamp, from GetSlotStatus) and the boot id
+// (/proc/sys/kernel/random/boot_id, Config.BootID). When the boot id has
+// changed, the update succeeded iff RAUC's BootSlot property is that slot
+// and GetSlotStatus gives the booted slot the bundle's version. Chosen
+// because it needs nothing but RAUC: BootSlot is what the bootloader
+// actually booted (a fallback to the old slot shows as failure 410), and
+// the version check guards against a slot rewritten by someone else. The
+// agent does not Mark the slot good: that stays with the system's health
+// check (rauc-mark-good or similar). With the same boot id (the agent
+// restarted, the device did not) the job keeps waiting; Config.Reboot, if
+// set, is called once per process to reboot.
+//
+// Persistence (mender-style state types, architecture.md §3.3): the job's
+// phase (download, verify, install, installed, report, done) is persisted
+// in Config.Dir/fumo.json (0600, atomic rename; key index in persist.go)
+// before each next phase runs; the package is Config.Dir/package.raucb
+// (0600), streamed through package.raucb.part. Resume continues whatever
+// the file holds: a partial download resumes with Range (and If-Range with
+// the strong ETag or Last-Modified), an interrupted install waits for RAUC
+// to be idle and installs again, an installed job is decided as above, and
+// a decided result is reported. A result is reported at least once:
+// exactly once save for a crash between Report returning and the state
+// file being written. Report errors are retried every Config.ReportRetry.
+//
+// Errors: D-Bus failures are *csp.BusError values (with the D-Bus error
+// name; RAUC absent wraps csp.ErrServiceUnavailable) inside a *JobError
+// carrying the FUMO result code; the text lands in Ext/Message and the
+// job's Detail (Status). Every D-Bus call is bounded by Config.CallTimeout
+// and an install by Config.InstallTimeout, so a missing or hung RAUC
+// gives an error, not a hang. The package never logs.
+//
+// TLS: downloads verify the server certificate (Config.TLS, Config.CAFile
+// or the system roots); InsecureSkipVerify is refused; only https URLs
+// are accepted.
+//
+// Goroutines: the provider owns at most one worker goroutine, started by
+// Exec or Resume, which runs the job's phases and calls Config.Report and
+// Config.Reboot. It ends when the job is reported, when it waits for the
+// reboot, or when Close cancels it (Close waits for it, bounded by its
+// ctx). Get, Replace and Exec are safe for concurrent use (one mutex).
 package fumo

@@ -286,13 +286,13 @@ type pkgServer struct {
 	*httptest.Server
 	mu     sync.Mutex
 	files  map[string][]byte
-	ranges []string // Range header of every GET (empty when none)
-	cutAt  int      // >0: the next full-body response is cut after cutAt bytes
+	ranges []string      // Range header of every GET (empty when none)
+	cutAt  int           // >0: the next full-body response is cut after cutAt bytes
 	block  chan struct{} // cut responses wait on it before dropping the connection
 	hold   chan struct{} // requests for "slow" wait on it before answering
 }
 
-func newPkgServer(t *testing.T) *pkgServer {
+func newPkgServer(t testing.TB) *pkgServer {
 	s := &pkgServer{files: map[string][]byte{}}
 	s.Server = httptest.NewTLSServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
