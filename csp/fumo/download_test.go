@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/omadm-agent/omadm-agent/tree"
+	"github.com/omadm-agent/omadm-agent/tree/treetest"
 )
 
 // payload returns n deterministic bytes.
@@ -342,4 +343,21 @@ func TestParseContentRange(t *testing.T) {
 			t.Errorf("parseContentRange(%q): got %d %d %v, want %d %d %v", tc.in, s, tot, ok, tc.start, tc.total, tc.ok)
 		}
 	}
+}
+
+// TestConformance runs the tree's provider conformance suite.
+func TestConformance(t *testing.T) {
+	treetest.Run(t, treetest.Config{
+		Prefix: DefaultRoot,
+		New: func(t *testing.T) tree.Provider {
+			return newFixture(t, nil, t.TempDir(), "boot-1", nil).p
+		},
+		Replace: []treetest.Case{
+			{URI: "./FUMO/1/Download/PkgURL", Value: chr("https://fw.example/a.raucb")},
+			{URI: "./FUMO/1/DownloadAndUpdate/PkgURL", Value: chr("https://fw.example/b.raucb")},
+		},
+		// State and Ext/Progress are int: the suite replaces with chr, which the
+		// DDF format check refuses (415) first; TestTree checks them for 405.
+		ReadOnly: []tree.URI{"./FUMO/1/PkgName", "./FUMO/1/PkgVersion", "./FUMO/1/Ext/Message"},
+	})
 }
