@@ -26,6 +26,7 @@ type downloader struct {
 	minFree   int64
 	retries   int
 	backoff   time.Duration
+	idle      time.Duration // a body read stalled this long is cut (and resumed)
 	allowHTTP bool
 	freeSpace func(dir string) (int64, error)
 }
@@ -114,7 +115,21 @@ func (d *downloader) once(ctx context.Context, part string, j *Job, save func() 
 	if j.Size > 0 && have > j.Size {
 		have = 0
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, j.URL, nil)
+	// The request dies when no byte arrives for d.idle (a stalled
+	// connection); fetch then resumes it like any other cut.
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var idle *time.Timer
+	if d.idle > 0 {
+		idle = time.AfterFunc(d.idle, cancel)
+		defer idle.Stop()
+	}
+	kick := func() {
+		if idle != nil {
+			idle.Reset(d.idle)
+		}
+	}
+	req, err := http.NewRequestWithContext(rctx, http.MethodGet, j.URL, nil)
 	if err != nil {
 		return dlErr(ResultBadURL, "%w", err)
 	}
@@ -126,6 +141,9 @@ func (d *downloader) once(ctx context.Context, part string, j *Job, save func() 
 	}
 	resp, err := d.client.Do(req)
 	if err != nil {
+		if ctx.Err() == nil && rctx.Err() != nil {
+			return errRetry{dlErr(ResultTimeout, "no response for %v", d.idle)}
+		}
 		return classifyNetErr(ctx, err)
 	}
 	defer resp.Body.Close()
@@ -192,7 +210,8 @@ func (d *downloader) once(ctx context.Context, part string, j *Job, save func() 
 		}
 	}
 	progress(have, total)
-	n, err := copyBody(f, resp.Body, d.maxSize-have, func(n int64) { progress(have+n, total) })
+	kick()
+	n, err := copyBody(f, resp.Body, d.maxSize-have, func(n int64) { kick(); progress(have+n, total) })
 	have += n
 	if err != nil {
 		var je *JobError
@@ -201,6 +220,9 @@ func (d *downloader) once(ctx context.Context, part string, j *Job, save func() 
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if rctx.Err() != nil {
+			return errRetry{dlErr(ResultTimeout, "body stalled for %v after %d bytes", d.idle, have)}
 		}
 		return errRetry{dlErr(ResultNetwork, "body cut after %d bytes: %w", have, err)}
 	}

@@ -361,3 +361,30 @@ func TestConformance(t *testing.T) {
 		ReadOnly: []tree.URI{"./FUMO/1/PkgName", "./FUMO/1/PkgVersion", "./FUMO/1/Ext/Message"},
 	})
 }
+
+// TestDownloadStalled: a server that stops sending mid-body (connection
+// open, no bytes) is cut after IdleTimeout and the download resumes.
+func TestDownloadStalled(t *testing.T) {
+	srv := newPkgServer(t)
+	body := payload(1 << 20)
+	url := srv.add("fw.raucb", body)
+	cut := 300000
+	srv.cutAt, srv.block = cut, make(chan struct{})
+	defer close(srv.block)
+	f := newFixture(t, nil, t.TempDir(), "boot-1", func(c *Config) {
+		c.TLS = tlsFor(srv)
+		c.IdleTimeout = 200 * time.Millisecond
+	})
+	if err := f.replace(t, "Download/PkgURL", chr(url)); err != nil {
+		t.Fatal(err)
+	}
+	mustAsync(t, f.exec(t, "Download", "s"))
+	f.wait(t)
+	oneAlert(t, f.al, TypeDownload, "./FUMO/1/Download", "s", "200")
+	if got := srv.seen(); len(got) != 2 || got[1] != fmt.Sprintf("bytes=%d-", cut) {
+		t.Errorf("Range headers: got %q, want a resume from %d", got, cut)
+	}
+	if !bytes.Equal(readFile(t, filepath.Join(f.dir, PackageFile)), body) {
+		t.Error("file differs from the served one")
+	}
+}

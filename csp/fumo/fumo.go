@@ -55,6 +55,7 @@ const (
 	DefaultRetries              = 5
 	DefaultRetryBackoff         = 2 * time.Second
 	DefaultReportRetry          = 30 * time.Second
+	DefaultIdleTimeout          = 60 * time.Second
 )
 
 // Config configures New and Mount. Dir and Report are required.
@@ -105,6 +106,10 @@ type Config struct {
 	// the wait before the first retry (growing linearly).
 	Retries      int
 	RetryBackoff time.Duration
+	// IdleTimeout cuts a download that received nothing for this long
+	// (default DefaultIdleTimeout); it is then resumed like a dropped
+	// connection, and counts as a time-out (407) when retries run out.
+	IdleTimeout time.Duration
 	// ReportRetry is the wait before retrying Report or the post-reboot
 	// check when RAUC is not yet reachable (default DefaultReportRetry).
 	ReportRetry time.Duration
@@ -179,6 +184,9 @@ func New(conn *dbus.Conn, cfg Config) (*Provider, error) {
 	if cfg.RetryBackoff <= 0 {
 		cfg.RetryBackoff = DefaultRetryBackoff
 	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
 	if cfg.ReportRetry <= 0 {
 		cfg.ReportRetry = DefaultReportRetry
 	}
@@ -221,7 +229,7 @@ func New(conn *dbus.Conn, cfg Config) (*Provider, error) {
 		cfg: cfg,
 		x:   cfg.Root.Child(cfg.Instance),
 		dl: &downloader{client: &http.Client{Transport: tr}, maxSize: cfg.MaxSize, minFree: cfg.MinFree,
-			retries: cfg.Retries, backoff: cfg.RetryBackoff, allowHTTP: cfg.allowHTTP, freeSpace: statfsFree},
+			retries: cfg.Retries, backoff: cfg.RetryBackoff, idle: cfg.IdleTimeout, allowHTTP: cfg.allowHTTP, freeSpace: statfsFree},
 		r:    &raucBus{conn: conn, timeout: cfg.CallTimeout},
 		base: base, stop: stop, st: st,
 	}

@@ -6,8 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/godbus/dbus/v5"
 
 	"github.com/omadm-agent/omadm-agent/tree"
 )
@@ -40,7 +43,11 @@ func TestDownloadAndUpdate(t *testing.T) {
 	tlsc := tlsFor(srv)
 	withTLS := func(c *Config) { c.TLS = tlsc }
 
-	f := newFixture(t, e.conn, dir, "boot-1", withTLS)
+	var reboots atomic.Int32
+	f := newFixture(t, e.conn, dir, "boot-1", func(c *Config) {
+		c.TLS = tlsc
+		c.Reboot = func(context.Context) error { reboots.Add(1); return nil }
+	})
 	if got := f.get(t, "State"); got != "10" {
 		t.Errorf("initial State: got %s, want 10", got)
 	}
@@ -70,6 +77,12 @@ func TestDownloadAndUpdate(t *testing.T) {
 	}
 	if got := f.get(t, "PkgVersion"); got != art.version {
 		t.Errorf("PkgVersion: got %q, want %q", got, art.version)
+	}
+	if got := f.get(t, "Ext/Progress"); got != "100" {
+		t.Errorf("Ext/Progress after the install: got %s, want 100 (RAUC Progress)", got)
+	}
+	if n := reboots.Load(); n != 1 {
+		t.Errorf("Reboot calls: got %d, want 1", n)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -235,5 +248,107 @@ func TestNoRAUC(t *testing.T) {
 	}
 	if st.State != StateUpdateFailedHaveData {
 		t.Errorf("State: got %d, want 70", st.State)
+	}
+}
+
+// TestResumeInstall: the agent died after persisting the install phase but
+// before InstallBundle; Resume installs (real RAUC) and waits for the
+// reboot.
+func TestResumeInstall(t *testing.T) {
+	e := newRAUC(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, PackageFile), readFile(t, art.good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st := `{"v":1,"state":60,"have_data":true,"job":{"op":"update","phase":"install","source":"./FUMO/1/Update",` +
+		`"correlator":"k","version":"` + art.version + `","started":"2026-11-22T03:00:00Z"}}`
+	if err := os.WriteFile(filepath.Join(dir, StateFile), []byte(st), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, e.conn, dir, "boot-1", nil)
+	if err := f.exec(t, "Download", ""); tree.StatusCode(err) != 403 {
+		t.Errorf("Exec before Resume with a pending job: got %v, want 403", err)
+	}
+	f.p.Resume()
+	f.wait(t)
+	if s := f.p.Status(); s.Phase != PhaseInstalled {
+		t.Fatalf("phase: got %q (%s), want installed", s.Phase, s.Detail)
+	}
+	if !slotHolds(t, e.slotB, art.image) {
+		t.Error("slot B is not byte-identical to the bundle's image")
+	}
+}
+
+// TestRAUCHung: a RAUC that takes its name but never answers gives a 410
+// within the call timeouts, not a hang.
+func TestRAUCHung(t *testing.T) {
+	e := newBus(t)
+	hung, err := dbus.Connect(e.bus.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hung.Close()
+	release := make(chan struct{})
+	defer close(release)
+	h := &hangingRAUC{release: release}
+	if err := hung.Export(h, RAUCPath, RAUCIface); err != nil {
+		t.Fatal(err)
+	}
+	if err := hung.Export(h, RAUCPath, "org.freedesktop.DBus.Properties"); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := hung.RequestName(RAUCService, dbus.NameFlagDoNotQueue); err != nil || r != dbus.RequestNameReplyPrimaryOwner {
+		t.Fatalf("RequestName: %v %v", r, err)
+	}
+	f := newFixture(t, e.conn, t.TempDir(), "boot-1", func(c *Config) { c.CallTimeout = 300 * time.Millisecond })
+	if err := f.replace(t, "Update/PkgData", tree.Value{Data: readFile(t, art.good), Format: tree.FormatBin}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	mustAsync(t, f.exec(t, "Update", "h"))
+	f.wait(t)
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("took %v with a 300ms call timeout", d)
+	}
+	oneAlert(t, f.al, TypeUpdate, "./FUMO/1/Update", "h", "410")
+	if s := f.p.Status(); !strings.Contains(s.Detail, "no reply") {
+		t.Errorf("detail: got %q, want a no-reply error", s.Detail)
+	}
+}
+
+// hangingRAUC answers nothing until release is closed.
+type hangingRAUC struct{ release chan struct{} }
+
+func (h *hangingRAUC) Info(string) (string, string, *dbus.Error) {
+	<-h.release
+	return "", "", nil
+}
+
+func (h *hangingRAUC) Get(string, string) (dbus.Variant, *dbus.Error) {
+	<-h.release
+	return dbus.MakeVariant(""), nil
+}
+
+// TestDownloadAndUpdateNoRAUC: the download succeeds, then the missing
+// RAUC fails the job with 410 and the package is kept (State 70).
+func TestDownloadAndUpdateNoRAUC(t *testing.T) {
+	e := newBus(t)
+	srv := newPkgServer(t)
+	url := srv.add("fw.raucb", readFile(t, art.good))
+	f := newFixture(t, e.conn, t.TempDir(), "boot-1", func(c *Config) { c.TLS = tlsFor(srv) })
+	if err := f.replace(t, "DownloadAndUpdate/PkgURL", chr(url)); err != nil {
+		t.Fatal(err)
+	}
+	mustAsync(t, f.exec(t, "DownloadAndUpdate", ""))
+	f.wait(t)
+	oneAlert(t, f.al, TypeDownloadAndUpdate, "./FUMO/1/DownloadAndUpdate", "", "410")
+	if got := f.get(t, "State"); got != "70" {
+		t.Errorf("State: got %s, want 70", got)
+	}
+	if _, err := os.Stat(filepath.Join(f.dir, PackageFile)); err != nil {
+		t.Errorf("package not kept: %v", err)
+	}
+	if msg := f.get(t, "Ext/Message"); !strings.Contains(msg, "D-Bus service unavailable") {
+		t.Errorf("Ext/Message: got %q, want the unavailable service", msg)
 	}
 }
