@@ -186,3 +186,54 @@ func TestDecodeICCID(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkReadBootstrap(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		card string
+		t0   bool
+	}{{"uicc", "uicc.card", false}, {"uicc-T0", "uicc.card", true}, {"sim2g", "sim2g.card", false}} {
+		b.Run(tc.name, func(b *testing.B) {
+			card := loadCard(b, tc.card, cardtest.Options{T0: tc.t0})
+			ctx := context.Background()
+			var n int
+			b.ReportAllocs()
+			for b.Loop() {
+				bs, err := smartcard.ReadBootstrap(ctx, card)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n = bs.APDUs
+				b.SetBytes(int64(len(bs.Document)))
+			}
+			b.ReportMetric(float64(n), "APDUs/op")
+		})
+	}
+}
+
+// FuzzReadBootstrapDODF runs the whole reader over the §7 card with a
+// fuzzed DODF: it must never panic, never leave a channel open, and either
+// find a document or return an error.
+func FuzzReadBootstrapDODF(f *testing.F) {
+	fs, err := cardtest.Load(filepath.Join("..", "testdata", "smartcard", "uicc.card"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(fs.File("3F00/7F50/6430").Data)
+	f.Add([]byte{0xA1, 0x82, 0x01, 0x00})
+	f.Fuzz(func(t *testing.T, dodf []byte) {
+		if len(dodf) > 4096 {
+			return
+		}
+		fs, _ := cardtest.Load(filepath.Join("..", "testdata", "smartcard", "uicc.card"))
+		fs.File("3F00/7F50/6430").Data = dodf
+		card := cardtest.NewCard(fs, cardtest.Options{})
+		bs, err := smartcard.ReadBootstrap(context.Background(), card)
+		if err == nil && len(bs.Document) == 0 {
+			t.Fatal("empty document without error")
+		}
+		if now, _ := card.OpenChannels(); now != 0 {
+			t.Fatalf("%d channels left open", now)
+		}
+	})
+}
