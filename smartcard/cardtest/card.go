@@ -28,14 +28,13 @@ type Card struct {
 	fs   *FS
 	opts Options
 
-	mu       sync.Mutex
-	ch       map[int]*channel
-	pending  []byte // GET RESPONSE data
-	apdus    int
-	log      [][]byte
-	maxOpen  int
-	openNow  int
-	maxTotal int
+	mu      sync.Mutex
+	ch      map[int]*channel
+	pending []byte // GET RESPONSE data
+	apdus   int
+	log     [][]byte
+	maxOpen int
+	openNow int
 }
 
 // NewCard returns a powered card over fs.
