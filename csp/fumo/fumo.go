@@ -23,10 +23,10 @@ import (
 
 // DefaultRoot is where Mount puts the FUMO subtree; the one instance is
 // DefaultRoot/DefaultInstance, i.e. ./FUMO/1.
-const (
-	DefaultRoot     tree.URI = "./FUMO"
-	DefaultInstance          = "1"
-)
+const DefaultRoot tree.URI = "./FUMO"
+
+// DefaultInstance is the name of the <x> node.
+const DefaultInstance = "1"
 
 // MOType is the MO identifier of the <x> node.
 const MOType = "urn:oma:mo:oma-fumo:1.0"
