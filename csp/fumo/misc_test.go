@@ -1,18 +1,24 @@
 package fumo
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/omadm-agent/omadm-agent/tree"
 )
 
 var tlsConfigInsecure = tls.Config{InsecureSkipVerify: true}
@@ -38,4 +44,40 @@ func strangerServer(t *testing.T, h http.Handler) *httptest.Server {
 	s.StartTLS()
 	t.Cleanup(s.Close)
 	return s
+}
+
+// TestMountAndCAFile: Mount on a bus connection, and a CA file as the
+// only trust anchor of the download.
+func TestMountAndCAFile(t *testing.T) {
+	e := newBus(t)
+	srv := newPkgServer(t)
+	url := srv.add("fw", payload(5000))
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	al := &alerts{}
+	tr := tree.New(tree.WithRootACL("Add=*&Get=*&Replace=*&Exec=*"))
+	p, err := Mount(tr, e.conn, Config{Dir: t.TempDir(), Report: al.report, CAFile: ca})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	if _, err := Mount(tr, e.conn, Config{Dir: t.TempDir(), Report: al.report}); tree.StatusCode(err) != 418 {
+		t.Errorf("second Mount: got %v, want 418 (already exists)", err)
+	}
+	ctx := context.Background()
+	if err := tr.Replace(ctx, tree.Server("s"), "./FUMO/1/Download/PkgURL", chr(url)); err != nil {
+		t.Fatal(err)
+	}
+	mustAsync(t, tr.Exec(ctx, tree.Server("s"), "./FUMO/1/Download", nil, "ca"))
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := p.Wait(wctx); err != nil {
+		t.Fatal(err)
+	}
+	oneAlert(t, al, TypeDownload, "./FUMO/1/Download", "ca", "200")
+	if _, err := New(nil, Config{Dir: t.TempDir(), Report: al.report, CAFile: url}); err == nil {
+		t.Error("New accepted a missing CA file")
+	}
 }
