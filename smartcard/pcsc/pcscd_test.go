@@ -16,13 +16,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -31,19 +28,24 @@ import (
 	"github.com/omadm-agent/omadm-agent/smartcard/pcsc"
 )
 
-const vpcdDriver = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
-
 var (
 	peerErr  error  // set when pcscd could not be started: every test fails with it
 	socket   string // pcscd's socket, through /proc/<pid>/root
-	readerT0 = "Virtual PCD 00 00"
-	readerT1 = "Virtual PCD 00 01"
+	readerT0 = cardtest.ReaderT0
+	readerT1 = cardtest.ReaderT1
 	cardT0   *cardtest.Card
 	cardT1   *cardtest.Card
 )
 
 func TestMain(m *testing.M) {
-	stop, err := startPeers()
+	var stop func()
+	fs, err := cardtest.Load(filepath.Join("..", "..", "testdata", "smartcard", "uicc.card"))
+	if err == nil {
+		var p *cardtest.PCSCD
+		if p, err = cardtest.StartPCSCD(fs); err == nil {
+			socket, cardT0, cardT1, stop = p.Socket, p.CardT0, p.CardT1, p.Stop
+		}
+	}
 	peerErr = err
 	code := m.Run()
 	if stop != nil {
@@ -57,148 +59,6 @@ func needPeers(t testing.TB) {
 	if peerErr != nil {
 		t.Fatalf("real pcscd peer: %v", peerErr)
 	}
-}
-
-// freePorts returns a port p such that p and p+1 are free on 127.0.0.1.
-func freePorts() (int, error) {
-	for i := 0; i < 50; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		p := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if p >= 65535 {
-			continue
-		}
-		l2, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+1))
-		if err != nil {
-			continue
-		}
-		l2.Close()
-		return p, nil
-	}
-	return 0, errors.New("no two consecutive free ports")
-}
-
-func startPeers() (stop func(), err error) {
-	for _, bin := range []string{"pcscd", "unshare"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			return nil, fmt.Errorf("%s not found: run `make deps` (Debian packages pcscd vsmartcard-vpcd): %w", bin, err)
-		}
-	}
-	if _, err := os.Stat(vpcdDriver); err != nil {
-		return nil, fmt.Errorf("vpcd driver missing: run `make deps` (Debian package vsmartcard-vpcd): %w", err)
-	}
-	dir, err := os.MkdirTemp("", "omadm-pcscd-")
-	if err != nil {
-		return nil, err
-	}
-	port, err := freePorts()
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	conf := filepath.Join(dir, "reader.conf.d")
-	os.Mkdir(conf, 0o755)
-	rc := fmt.Sprintf("FRIENDLYNAME \"Virtual PCD\"\nDEVICENAME /dev/null:0x%X\nLIBPATH %s\nCHANNELID 0x%X\n", port, vpcdDriver, port)
-	if err := os.WriteFile(filepath.Join(conf, "vpcd"), []byte(rc), 0o644); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	if err := os.MkdirAll("/run/pcscd", 0o755); err != nil { // the mount point
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	logf, _ := os.Create(filepath.Join(dir, "pcscd.log"))
-	cmd := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c",
-		`mount -t tmpfs tmpfs /run/pcscd && exec pcscd -f -c "$1"`, "sh", conf)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("start pcscd: %w", err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan struct{}, 2)
-	stop = func() {
-		cancel()
-		cmd.Process.Signal(syscall.SIGTERM) // by PID
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-		<-served
-		<-served
-		logf.Close()
-		os.RemoveAll(dir)
-	}
-	socket = fmt.Sprintf("/proc/%d/root/run/pcscd/pcscd.comm", cmd.Process.Pid)
-
-	fs, err := cardtest.Load(filepath.Join("..", "..", "testdata", "smartcard", "uicc.card"))
-	if err != nil {
-		stop()
-		return nil, err
-	}
-	cardT0 = cardtest.NewCard(fs, cardtest.Options{T0: true})
-	cardT1 = cardtest.NewCard(fs, cardtest.Options{})
-	go func() {
-		cardtest.ServeVPCD(ctx, fmt.Sprintf("127.0.0.1:%d", port), cardT0, cardtest.ATRT0)
-		served <- struct{}{}
-	}()
-	go func() {
-		cardtest.ServeVPCD(ctx, fmt.Sprintf("127.0.0.1:%d", port+1), cardT1, cardtest.ATRT1)
-		served <- struct{}{}
-	}()
-
-	// Wait until both readers report a card.
-	deadline := time.Now().Add(20 * time.Second)
-	var last error
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			log, _ := os.ReadFile(filepath.Join(dir, "pcscd.log"))
-			stop()
-			return nil, fmt.Errorf("pcscd exited early: %s", log)
-		default:
-		}
-		last = readersReady(ctx)
-		if last == nil {
-			return stop, nil
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	log, _ := os.ReadFile(filepath.Join(dir, "pcscd.log"))
-	stop()
-	return nil, fmt.Errorf("readers not ready after 20s: %v; pcscd log:\n%s", last, log)
-}
-
-func readersReady(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	c, err := pcsc.Dial(ctx, socket)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	rs, err := c.Readers(ctx)
-	if err != nil {
-		return err
-	}
-	n := 0
-	for _, r := range rs {
-		if (r.Name == readerT0 || r.Name == readerT1) && r.CardPresent() {
-			n++
-		}
-	}
-	if n != 2 {
-		return fmt.Errorf("%d of 2 readers with a card: %+v", n, rs)
-	}
-	return nil
 }
 
 func TestReaders(t *testing.T) {

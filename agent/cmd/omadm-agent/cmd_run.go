@@ -258,6 +258,7 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 	}
 
 	factoryBootstrap(ctx, cfg, t, accounts, log)
+	simBootstrap(ctx, cfg, t, accounts, mdm, log)
 
 	// alertSink is the func(tree.Alert) for providers that report
 	// asynchronous results (Generic Alert 1226): the engine attributes the

@@ -256,25 +256,55 @@ func treeDump(ctx context.Context, w io.Writer, t *tree.Tree, uri string) error 
 
 func cmdBootstrap(ctx context.Context, c *cli, args []string) error {
 	fs := c.flags("bootstrap")
-	origin := fs.String("origin", "file", "origin recorded in ./DMAcc/<x>/Ext/Origin of new accounts")
+	origin := fs.String("origin", "", `origin recorded in ./DMAcc/<x>/Ext/Origin of new accounts (default "file", or "smartcard" with --sim)`)
+	sim := fs.Bool("sim", false, "read the bootstrap document from the SIM/UICC instead of a file")
+	via := fs.String("via", "", `with --sim: "pcsc" (a PC/SC reader through pcscd) or "modem" (AT+CSIM on the modem port); default [bootstrap] smartcard, else pcsc`)
+	reader := fs.String("reader", "", "with --sim --via pcsc: the reader name (default [bootstrap] pcsc_reader, else the first reader with a card)")
+	socket := fs.String("pcsc-socket", "", "with --sim --via pcsc: pcscd's socket (default $PCSCLITE_CSOCK_NAME, else /run/pcscd/pcscd.comm)")
+	device := fs.String("modem", "", "with --sim --via modem: the modem's AT port (default [modem] device)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usagef("usage: omadm-agent bootstrap [--origin O] FILE|-")
-	}
-	in, name, err := c.openInput(pos)
-	if err != nil {
-		return err
-	}
-	doc, err := io.ReadAll(io.LimitReader(in, 1<<20+1))
-	in.Close()
-	if err != nil {
-		return err
-	}
-	if len(doc) > 1<<20 {
-		return fmt.Errorf("%s: larger than 1 MiB", name)
+	var (
+		doc  []byte
+		name string
+	)
+	if *sim {
+		if len(pos) != 0 {
+			return usagef("usage: omadm-agent bootstrap --sim [--via pcsc|modem] [--reader NAME] [--pcsc-socket PATH] [--modem DEVICE]")
+		}
+		if *origin == "" {
+			*origin = "smartcard"
+		}
+		bs, err := c.readSIMBootstrap(ctx, *via, *reader, *socket, *device)
+		if err != nil {
+			return err
+		}
+		doc, name = bs.Document, describeSIM(bs)
+		for _, w := range bs.Warnings {
+			fmt.Fprintf(c.stdout, "warning: SIM: %s\n", w)
+		}
+	} else {
+		if len(pos) != 1 {
+			return usagef("usage: omadm-agent bootstrap [--origin O] FILE|-  or  omadm-agent bootstrap --sim [--via pcsc|modem] ...")
+		}
+		if *origin == "" {
+			*origin = "file"
+		}
+		in, n, err := c.openInput(pos)
+		if err != nil {
+			return err
+		}
+		name = n
+		doc, err = io.ReadAll(io.LimitReader(in, 1<<20+1))
+		in.Close()
+		if err != nil {
+			return err
+		}
+		if len(doc) > 1<<20 {
+			return fmt.Errorf("%s: larger than 1 MiB", name)
+		}
 	}
 	t, err := c.openDeviceTree(ctx)
 	if err != nil {

@@ -27,6 +27,7 @@ const module = "github.com/omadm-agent/omadm-agent"
 // protocol and data-structure core that must build and fuzz anywhere.
 var stdlibOnly = []string{
 	"tree", "tree/...", "agent/syncml", "agent/syncml/wbxml", "agent/notification", "agent/auth", "modem/wappush",
+	"smartcard", "smartcard/...",
 }
 
 // onlyImportedBy: an external package (or prefix) and the module packages
