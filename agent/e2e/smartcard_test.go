@@ -1,0 +1,131 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/omadm-agent/omadm-agent/smartcard"
+	"github.com/omadm-agent/omadm-agent/smartcard/cardtest"
+)
+
+// TestSIMBootstrap: the real binary reads the DM bootstrap from a SIM in a
+// PC/SC reader of the real pcscd (vpcd reader, the smartcard.md §7 test
+// card, T=0 and T=1), "bootstrap --sim" and the daemon's first-start
+// bootstrap ([bootstrap] smartcard = "pcsc") alike, and the tree ends as
+// "bootstrap FILE" of the same document leaves it.
+func TestSIMBootstrap(t *testing.T) {
+	fs, err := cardtest.Load(filepath.Join("..", "..", "testdata", "smartcard", "uicc.card"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := cardtest.StartPCSCD(fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+
+	// The reference: the card's document applied from a file.
+	bs, err := smartcard.ReadBootstrap(context.Background(), cardtest.NewCard(fs, cardtest.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	docFile := filepath.Join(dir, "doc.wbxml")
+	if err := os.WriteFile(docFile, bs.Document, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	agentCmd := func(state string, env []string, args ...string) (string, error) {
+		cmd := exec.Command(agentBin, append([]string{"--config", "/dev/null", "--state-dir", state}, args...)...)
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	ref := filepath.Join(dir, "ref")
+	if out, err := agentCmd(ref, nil, "bootstrap", docFile); err != nil {
+		t.Fatalf("bootstrap FILE: %v\n%s", err, out)
+	}
+	want, err := agentCmd(ref, nil, "tree", "dump", "./DMAcc")
+	if err != nil || !strings.Contains(want, "ServerID") {
+		t.Fatalf("tree dump: %v\n%s", err, want)
+	}
+
+	for _, reader := range []string{cardtest.ReaderT0, cardtest.ReaderT1} {
+		t.Run("bootstrap --sim "+reader, func(t *testing.T) {
+			state := filepath.Join(dir, strings.ReplaceAll(reader, " ", "_"))
+			out, err := agentCmd(state, nil, "bootstrap", "--sim", "--via", "pcsc", "--pcsc-socket", p.Socket, "--reader", reader)
+			if err != nil || !strings.Contains(out, "added account") || !strings.Contains(out, "SIM 8949020001234567890") {
+				t.Fatalf("bootstrap --sim: %v\n%s", err, out)
+			}
+			got, err := agentCmd(state, nil, "tree", "dump", "./DMAcc")
+			if err != nil || !sameButOrigin(got, want) {
+				t.Errorf("tree after bootstrap --sim:\n%s\nwant (as from the file):\n%s", got, want)
+			}
+			// Once more: the account exists, so the same card is refused
+			// and the tree is unchanged.
+			if out, err := agentCmd(state, nil, "bootstrap", "--sim", "--pcsc-socket", p.Socket, "--reader", reader); err == nil {
+				t.Errorf("second bootstrap --sim: got success, want a refusal (duplicate ServerID)\n%s", out)
+			}
+			if again, _ := agentCmd(state, nil, "tree", "dump", "./DMAcc"); again != got {
+				t.Errorf("tree changed by the refused bootstrap:\n%s", again)
+			}
+		})
+	}
+
+	t.Run("no reader", func(t *testing.T) {
+		out, err := agentCmd(filepath.Join(dir, "none"), nil, "bootstrap", "--sim", "--pcsc-socket", p.Socket, "--reader", "No Such Reader")
+		if err == nil || !strings.Contains(out, "SIM (PC/SC)") {
+			t.Errorf("unknown reader: got %v\n%s; want a one-line SIM (PC/SC) error", err, out)
+		}
+	})
+
+	t.Run("daemon first start", func(t *testing.T) {
+		state := filepath.Join(dir, "daemon")
+		cfg := filepath.Join(dir, "agent.toml")
+		conf := "[agent]\nlog_level = \"info\"\n[dbus]\nbus = \"session\"\n[bootstrap]\nsmartcard = \"pcsc\"\npcsc_reader = \"" + cardtest.ReaderT1 + "\"\n"
+		if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var log bytes.Buffer
+		cmd := exec.Command(agentBin, "--config", cfg, "--state-dir", state, "run")
+		cmd.Env = append(os.Environ(), "PCSCLITE_CSOCK_NAME="+p.Socket, "DBUS_SESSION_BUS_ADDRESS=unix:path="+filepath.Join(dir, "no-bus"))
+		cmd.Stdout, cmd.Stderr = &log, &log
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for !strings.Contains(log.String(), "smartcard bootstrap") && time.Now().Before(deadline) && cmd.ProcessState == nil {
+			time.Sleep(50 * time.Millisecond)
+		}
+		cmd.Process.Signal(syscall.SIGTERM) // by PID
+		cmd.Wait()
+		if !strings.Contains(log.String(), "smartcard bootstrap applied") || !strings.Contains(log.String(), "8949020001234567890") {
+			t.Fatalf("daemon log has no \"smartcard bootstrap applied\" with the ICCID:\n%s", log.String())
+		}
+		got, err := agentCmd(state, nil, "tree", "dump", "./DMAcc")
+		if err != nil || !sameButOrigin(got, want) {
+			t.Errorf("tree after the daemon's SIM bootstrap:\n%s\nwant:\n%s", got, want)
+		}
+	})
+}
+
+// sameButOrigin compares two tree dumps, ignoring the Origin leaf, which
+// says where each account came from.
+func sameButOrigin(a, b string) bool {
+	strip := func(s string) string {
+		var keep []string
+		for _, l := range strings.Split(s, "\n") {
+			if !strings.Contains(l, "Origin") {
+				keep = append(keep, l)
+			}
+		}
+		return strings.Join(keep, "\n")
+	}
+	return strip(a) == strip(b)
+}
