@@ -21,6 +21,7 @@ type Config struct {
 	UI        UI        `toml:"ui"`
 	DBus      DBus      `toml:"dbus"`
 	Bootstrap Bootstrap `toml:"bootstrap"`
+	FUMO      FUMO      `toml:"fumo"`
 	// Servers holds the per-ServerID poll schedules ([[server]] tables).
 	// Drop-ins merge entries by server_id. Accounts themselves are not
 	// configuration: they live in the DM tree (./DMAcc).
@@ -143,6 +144,25 @@ type Bootstrap struct {
 	PCSCReader string `toml:"pcsc_reader"`
 }
 
+// FUMO is the [fumo] table: firmware updates (./FUMO, OMA FUMO 1.0)
+// installed by RAUC over D-Bus (csp/fumo).
+type FUMO struct {
+	// Enabled mounts ./FUMO/1 when the D-Bus connection is up. Its jobs
+	// fail (result 410) where no RAUC service runs.
+	Enabled bool `toml:"enabled"`
+	// Dir holds the downloaded bundle and the job state; "" =
+	// <state_dir>/fumo. It must survive reboots and hold the largest bundle.
+	Dir string `toml:"dir"`
+	// CAFile replaces the system roots for package downloads; "" = the
+	// system roots.
+	CAFile string `toml:"ca_file"`
+	// MaxSize is the largest package accepted, in bytes.
+	MaxSize int64 `toml:"max_size"`
+	// Reboot is what happens once a bundle is installed: "logind"
+	// (org.freedesktop.login1 Reboot) or "none" (something else reboots).
+	Reboot string `toml:"reboot"`
+}
+
 // Server is one [[server]] table: how often the agent opens a session to
 // one DM server on its own, modelled on the Windows DMClient Poll settings.
 // See [Server.PollDelay] for the exact schedule.
@@ -215,6 +235,11 @@ func Default() Config {
 		},
 		Bootstrap: Bootstrap{
 			Smartcard: "none",
+		},
+		FUMO: FUMO{
+			Enabled: true,
+			MaxSize: 1 << 30,
+			Reboot:  "logind",
 		},
 	}
 }

@@ -342,6 +342,12 @@ func setLeaf(fv reflect.Value, v any) error {
 			return badValue("%d is out of range", n)
 		}
 		fv.SetInt(n)
+	case reflect.Int64: // sizes in bytes
+		n, ok := v.(int64)
+		if !ok {
+			return badValue("want an integer, got %s", describe(v))
+		}
+		fv.SetInt(n)
 	case reflect.Slice:
 		arr, ok := v.([]any)
 		if !ok {

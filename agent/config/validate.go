@@ -119,6 +119,14 @@ func (c Config) Validate() error {
 		v.badNear("bootstrap.smartcard", "modem.enabled", `"modem" needs modem.enabled = true`)
 	}
 
+	f := c.FUMO
+	v.absPath("fumo.dir", f.Dir, false)
+	v.absPath("fumo.ca_file", f.CAFile, false)
+	if f.MaxSize <= 0 {
+		v.bad("fumo.max_size", "%d is not a positive size in bytes", f.MaxSize)
+	}
+	v.oneOf("fumo.reboot", f.Reboot, "logind", "none")
+
 	ids := map[string]bool{}
 	for _, s := range c.Servers {
 		k := "server[" + s.ServerID + "]"

@@ -30,6 +30,7 @@ import (
 	"github.com/omadm-agent/omadm-agent/agent/session"
 	"github.com/omadm-agent/omadm-agent/agent/syncml"
 	"github.com/omadm-agent/omadm-agent/csp/dmacc"
+	"github.com/omadm-agent/omadm-agent/csp/fumo"
 	"github.com/omadm-agent/omadm-agent/csp/hostname"
 	"github.com/omadm-agent/omadm-agent/csp/timedate"
 	"github.com/omadm-agent/omadm-agent/modem"
@@ -184,6 +185,15 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 	}
 	accounts := dmacc.New(t)
 
+	// FUMO reports results through the engine, which exists only later:
+	// until then (the first Resume runs after it is set) Report fails and
+	// the provider retries.
+	var (
+		fumoProv   *fumo.Provider
+		fumoReport atomic.Value
+	)
+	fumoReport.Store(func(context.Context, tree.Alert) error { return errors.New("the session engine is not up yet") })
+
 	// D-Bus (optional): the control API and the D-Bus CSPs.
 	conn, err := connectBus(ctx, cfg.DBus.Bus)
 	if err != nil {
@@ -195,6 +205,21 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 		}
 		if err := timedate.Mount(t, conn); err != nil {
 			log.Warn("./Vendor timedate object not mounted", "err", err)
+		}
+		if cfg.FUMO.Enabled {
+			fp, err := mountFUMO(t, conn, cfg, stateDir, func(ctx context.Context, al tree.Alert) error {
+				return fumoReport.Load().(func(context.Context, tree.Alert) error)(ctx, al)
+			}, log)
+			if err != nil {
+				log.Warn("./FUMO not mounted", "err", err)
+			} else {
+				fumoProv = fp
+				defer func() {
+					cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+					defer cancel()
+					fp.Close(cctx)
+				}()
+			}
 		}
 	}
 
@@ -272,6 +297,16 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 	}
 	if opts.alertSink != nil {
 		opts.alertSink <- alertSink
+	}
+	fumoReport.Store(func(ctx context.Context, al tree.Alert) error {
+		if _, err := eng.ReportAlert(ctx, al); err != nil {
+			return err
+		}
+		a.AlertsChanged()
+		return nil
+	})
+	if fumoProv != nil {
+		fumoProv.Resume() // a job that spans the reboot reports its result now
 	}
 
 	var wg sync.WaitGroup
