@@ -10,141 +10,69 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/godbus/dbus/v5"
 
 	"github.com/omadm-agent/omadm-agent/csp/dbusmockrun"
+	"github.com/omadm-agent/omadm-agent/csp/fumo/fumotest"
 	"github.com/omadm-agent/omadm-agent/tree"
 )
 
-// The real-RAUC harness: a self-signed keyring and plain bundles made with
-// openssl and `rauc bundle` (once per test binary), and per test a private
-// system bus (csp/dbusmockrun) with `rauc service` on it, two raw slots
-// backed by 4 MiB files and bootloader=noop. Every process is stopped by
-// PID. Missing peers FAIL the test with "run `make deps`".
+// The real-RAUC harness is csp/fumo/fumotest (shared with the end-to-end
+// tests): a self-signed keyring and plain bundles made with openssl and
+// `rauc bundle` (once per test binary), and per test a private system bus
+// (csp/dbusmockrun) with `rauc service` on it, two raw slots backed by
+// 4 MiB files and bootloader=noop. Every process is stopped by PID.
+// Missing peers FAIL the test with "run `make deps`".
 
-const compatible = "omadm-test"
+const compatible = fumotest.Compatible
 
 var (
 	peersOnce sync.Once
 	peersErr  error
 	art       artifacts
-	artDir    string
+	built     *fumotest.Artifacts
 )
 
-// artifacts are the files shared by all tests.
+// artifacts are the files shared by all tests (fumotest.Artifacts with
+// the names the tests use).
 type artifacts struct {
-	cert, key string // keyring (self-signed CA = signer)
-	image     []byte // rootfs.img inside the bundles
-	good      string // signed by cert, compatible, version 2026.11.1
+	cert      string
+	image     []byte
+	good      string
 	version   string
-	other     string // signed by another self-signed key
-	mismatch  string // signed by cert, compatible "other-device"
-	truncated string // good cut in half
+	other     string
+	mismatch  string
+	truncated string
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if artDir != "" {
-		os.RemoveAll(artDir)
+	if built != nil {
+		built.Remove()
 	}
 	os.Exit(code)
 }
 
-func run(name string, args ...string) error {
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return nil
-}
-
 func needPeers(t testing.TB) {
 	t.Helper()
-	for _, b := range []string{"rauc", "mksquashfs", "openssl", "dbus-daemon"} {
-		if _, err := exec.LookPath(b); err != nil {
-			t.Fatalf("%s not found (Debian packages rauc rauc-service squashfs-tools openssl dbus): run `make deps`", b)
+	if err := fumotest.NeedPeers(); err != nil {
+		t.Fatal(err)
+	}
+	peersOnce.Do(func() {
+		built, peersErr = fumotest.BuildArtifacts()
+		if peersErr == nil {
+			a := built
+			art = artifacts{cert: a.Cert, image: a.Image, good: a.Good, version: a.Version, other: a.Other, mismatch: a.Mismatch, truncated: a.Truncated}
 		}
-	}
-	if _, err := os.Stat("/usr/share/dbus-1/interfaces/de.pengutronix.rauc.Installer.xml"); err != nil {
-		t.Fatalf("rauc-service is not installed: run `make deps`")
-	}
-	peersOnce.Do(func() { peersErr = buildArtifacts() })
+	})
 	if peersErr != nil {
 		t.Fatal(peersErr)
 	}
-}
-
-func selfSigned(dir, name string) (cert, key string, err error) {
-	cert, key = filepath.Join(dir, name+".cert.pem"), filepath.Join(dir, name+".key.pem")
-	err = run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-		"-subj", "/CN="+name, "-days", "3650")
-	return cert, key, err
-}
-
-func bundle(dir, name, cert, key, compat, version string, image []byte) (string, error) {
-	in := filepath.Join(dir, name+".in")
-	if err := os.MkdirAll(in, 0o700); err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(filepath.Join(in, "rootfs.img"), image, 0o600); err != nil {
-		return "", err
-	}
-	manifest := fmt.Sprintf("[update]\ncompatible=%s\nversion=%s\n\n[bundle]\nformat=plain\n\n[image.rootfs]\nfilename=rootfs.img\n", compat, version)
-	if err := os.WriteFile(filepath.Join(in, "manifest.raucm"), []byte(manifest), 0o600); err != nil {
-		return "", err
-	}
-	out := filepath.Join(dir, name+".raucb")
-	return out, run("rauc", "bundle", "--cert="+cert, "--key="+key, in, out)
-}
-
-func buildArtifacts() error {
-	d, err := os.MkdirTemp("", "fumo-test")
-	if err != nil {
-		return err
-	}
-	artDir = d
-	a := artifacts{version: "2026.11.1"}
-	if a.cert, a.key, err = selfSigned(d, "omadm-test-ca"); err != nil {
-		return err
-	}
-	ocert, okey, err := selfSigned(d, "stranger")
-	if err != nil {
-		return err
-	}
-	// 1 MiB of deterministic, incompressible-looking data.
-	a.image = make([]byte, 0, 1<<20)
-	seed := sha256.Sum256([]byte("omadm fumo image"))
-	for len(a.image) < 1<<20 {
-		seed = sha256.Sum256(seed[:])
-		a.image = append(a.image, seed[:]...)
-	}
-	if a.good, err = bundle(d, "good", a.cert, a.key, compatible, a.version, a.image); err != nil {
-		return err
-	}
-	if a.other, err = bundle(d, "other", ocert, okey, compatible, a.version, a.image); err != nil {
-		return err
-	}
-	if a.mismatch, err = bundle(d, "mismatch", a.cert, a.key, "other-device", a.version, a.image); err != nil {
-		return err
-	}
-	b, err := os.ReadFile(a.good)
-	if err != nil {
-		return err
-	}
-	a.truncated = filepath.Join(d, "truncated.raucb")
-	if err := os.WriteFile(a.truncated, b[:len(b)/2], 0o600); err != nil {
-		return err
-	}
-	art = a
-	return nil
 }
 
 // raucEnv is a private system bus with the real RAUC service.
@@ -152,11 +80,8 @@ type raucEnv struct {
 	dir          string
 	bus          *dbusmockrun.Bus
 	conn         *dbus.Conn
-	conf         string
 	slotA, slotB string
-	rauc         *exec.Cmd
-	raucDone     chan struct{}
-	raucOut      *bytes.Buffer
+	r            *fumotest.RAUC
 }
 
 // newBus starts only the private bus (no RAUC on it).
@@ -191,35 +116,11 @@ func newBus(t *testing.T) *raucEnv {
 func newRAUC(t *testing.T) *raucEnv {
 	t.Helper()
 	e := newBus(t)
-	e.slotA, e.slotB = filepath.Join(e.dir, "slotA.img"), filepath.Join(e.dir, "slotB.img")
-	for _, s := range []string{e.slotA, e.slotB} {
-		if err := os.WriteFile(s, make([]byte, 4<<20), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	e.conf = filepath.Join(e.dir, "system.conf")
-	conf := fmt.Sprintf(`[system]
-compatible=%s
-bootloader=noop
-statusfile=%s
-bundle-formats=plain
-
-[keyring]
-path=%s
-
-[slot.rootfs.0]
-device=%s
-type=raw
-bootname=A
-
-[slot.rootfs.1]
-device=%s
-type=raw
-bootname=B
-`, compatible, filepath.Join(e.dir, "status.raucs"), art.cert, e.slotA, e.slotB)
-	if err := os.WriteFile(e.conf, []byte(conf), 0o600); err != nil {
+	r, err := fumotest.NewRAUC(e.dir, e.bus.Addr, built)
+	if err != nil {
 		t.Fatal(err)
 	}
+	e.r, e.slotA, e.slotB = r, r.SlotA, r.SlotB
 	e.startRAUC(t, "A")
 	return e
 }
@@ -228,57 +129,24 @@ bootname=B
 // until it owns its name.
 func (e *raucEnv) startRAUC(t *testing.T, bootSlot string) {
 	t.Helper()
-	mnt := filepath.Join(e.dir, "mnt")
-	os.MkdirAll(mnt, 0o700)
-	cmd := exec.Command("rauc", "--conf="+e.conf, "--override-boot-slot="+bootSlot, "--mount="+mnt, "service")
-	cmd.Env = append(os.Environ(), "DBUS_SYSTEM_BUS_ADDRESS="+e.bus.Addr)
-	e.raucOut = &bytes.Buffer{}
-	cmd.Stdout, cmd.Stderr = e.raucOut, e.raucOut
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start rauc service: %v", err)
-	}
-	e.rauc, e.raucDone = cmd, make(chan struct{})
-	go func(done chan struct{}) { cmd.Wait(); close(done) }(e.raucDone)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var owner string
-		if e.conn.BusObject().Call("org.freedesktop.DBus.GetNameOwner", 0, RAUCService).Store(&owner) == nil {
-			return
-		}
-		select {
-		case <-e.raucDone:
-			t.Fatalf("rauc service exited: %s", e.raucOut)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("rauc service did not take %s within 10s: %s", RAUCService, e.raucOut)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := e.r.Start(bootSlot); err != nil {
+		t.Fatal(err)
 	}
 }
 
 // stopRAUC stops the service by PID (SIGTERM, then SIGKILL).
 func (e *raucEnv) stopRAUC(t *testing.T) {
-	if e.rauc == nil {
-		return
+	if e.r != nil {
+		e.r.Stop()
 	}
-	pid := e.rauc.Process.Pid
-	syscall.Kill(pid, syscall.SIGTERM)
-	select {
-	case <-e.raucDone:
-	case <-time.After(5 * time.Second):
-		syscall.Kill(pid, syscall.SIGKILL)
-		<-e.raucDone
-	}
-	e.rauc = nil
 }
 
 // reboot simulates a reboot into bootSlot: RAUC restarts reporting it.
 func (e *raucEnv) reboot(t *testing.T, bootSlot string) {
 	t.Helper()
-	e.stopRAUC(t)
-	e.startRAUC(t, bootSlot)
+	if err := e.r.Reboot(bootSlot); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // pkgServer serves packages over HTTPS and records the requests.

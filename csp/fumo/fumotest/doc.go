@@ -1,0 +1,10 @@
+// Package fumotest runs the real RAUC service (Debian rauc + rauc-service
+// 1.8) as the test peer of csp/fumo and of the end-to-end tests: a
+// self-signed keyring and format=plain bundles made with openssl and
+// `rauc bundle` (BuildArtifacts), and `rauc service` on a given private
+// bus with bootloader=noop and two raw slots backed by 4 MiB files (RAUC).
+// Every process is stopped by PID. A missing peer is an error that says to
+// run `make deps`.
+//
+// It must not import csp/fumo: that package's internal tests use it.
+package fumotest
