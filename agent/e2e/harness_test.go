@@ -76,6 +76,13 @@ type world struct {
 // auth and server-cred directives.
 func start(t *testing.T, name, scenario string, tweaks ...func(*rig.Account)) *world {
 	t.Helper()
+	return startWith(t, name, scenario, "", tweaks...)
+}
+
+// startWith is start with extraConfig appended to the agent's
+// configuration file (more tables for one test).
+func startWith(t *testing.T, name, scenario, extraConfig string, tweaks ...func(*rig.Account)) *world {
+	t.Helper()
 	if err := rig.CheckDeps(); err != nil {
 		t.Fatalf("%v", err) // the message says "run `make deps`"
 	}
@@ -134,7 +141,7 @@ func start(t *testing.T, name, scenario string, tweaks ...func(*rig.Account)) *w
 	t.Cleanup(w.fake.Close)
 
 	w.cfgPath = filepath.Join(w.dir, "agent.toml")
-	c := rig.AgentConfig{StateDir: w.stateDir, ModemDevice: w.fake.Path, CAFile: ca, DevID: w.acct.DevID}
+	c := rig.AgentConfig{StateDir: w.stateDir, ModemDevice: w.fake.Path, CAFile: ca, DevID: w.acct.DevID, Extra: extraConfig}
 	if err := c.WriteConfig(w.cfgPath); err != nil {
 		t.Fatal(err)
 	}
