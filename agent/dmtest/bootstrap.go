@@ -20,9 +20,11 @@ import (
 //     when the scenario has none), the ServerID, ServerPassword and
 //     ServerNonce, which are also the Package #0 digest inputs.
 //
-// Then an Add of ./Vendor/omadm and a Replace of its ACL granting the
-// server Add, Delete, Replace and Exec (Get to everyone), so the scenarios that manage the vendor objects
-// work on a freshly bootstrapped agent. The document holds secrets: write
+// Then an Add of ./Vendor/omadm and ./FUMO and a Replace of their ACLs
+// granting the server Add, Delete, Replace and Exec on ./Vendor/omadm, and
+// Replace and Exec on ./FUMO (Get to everyone), so the scenarios that
+// manage the vendor objects or run a firmware update work on a freshly
+// bootstrapped agent. The document holds secrets: write
 // it mode 0600 and never print it.
 func (s *Server) BootstrapXML(node, devID string) []byte {
 	if node == "" {
@@ -76,11 +78,12 @@ func (s *Server) BootstrapXML(node, devID string) []byte {
 	fmt.Fprintf(&b, "<Target><LocURI>%s</LocURI></Target><Source><LocURI>%s</LocURI></Source></SyncHdr>\n<SyncBody>\n", xmlText(devID), xmlText(s.opts.ServerID))
 	fmt.Fprintf(&b, "<Add><CmdID>1</CmdID>\n%s</Add>\n", items.Bytes())
 	b.WriteString("<Add><CmdID>2</CmdID>\n")
-	for _, u := range []string{"./Vendor", "./Vendor/omadm"} {
+	for _, u := range []string{"./Vendor", "./Vendor/omadm", "./FUMO"} {
 		fmt.Fprintf(&b, "  <Item><Target><LocURI>%s</LocURI></Target><Meta><Format xmlns=\"syncml:metinf\">node</Format></Meta></Item>\n", u)
 	}
 	b.WriteString("</Add>\n<Replace><CmdID>3</CmdID>\n")
 	fmt.Fprintf(&b, "  <Item><Target><LocURI>./Vendor/omadm?prop=ACL</LocURI></Target><Data>%s</Data></Item>\n", xmlText("Get=*&Add="+s.opts.ServerID+"&Delete="+s.opts.ServerID+"&Replace="+s.opts.ServerID+"&Exec="+s.opts.ServerID))
+	fmt.Fprintf(&b, "  <Item><Target><LocURI>./FUMO?prop=ACL</LocURI></Target><Data>%s</Data></Item>\n", xmlText("Get=*&Replace="+s.opts.ServerID+"&Exec="+s.opts.ServerID))
 	b.WriteString("</Replace>\n<Final/></SyncBody></SyncML>\n")
 	return b.Bytes()
 }

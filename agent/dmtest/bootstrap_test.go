@@ -9,6 +9,7 @@ import (
 	"github.com/omadm-agent/omadm-agent/agent/bootstrap"
 	"github.com/omadm-agent/omadm-agent/agent/device"
 	"github.com/omadm-agent/omadm-agent/csp/dmacc"
+	"github.com/omadm-agent/omadm-agent/tree"
 )
 
 // TestBootstrapXMLGivesAgentAnAccount: the bootstrap document the server
@@ -64,6 +65,17 @@ func TestBootstrapXMLGivesAgentAnAccount(t *testing.T) {
 			}
 			if !strings.Contains(string(doc), "./Vendor/omadm?prop=ACL") {
 				t.Errorf("no ACL grant on ./Vendor/omadm")
+			}
+			// The grants are in the tree (ACLs in canonical order): the server may manage the vendor
+			// objects and run firmware updates (./FUMO), and only it.
+			for uri, want := range map[string]string{
+				"./Vendor/omadm": "Add=dmtest-srv&Delete=dmtest-srv&Exec=dmtest-srv&Get=*&Replace=dmtest-srv",
+				"./FUMO":         "Exec=dmtest-srv&Get=*&Replace=dmtest-srv",
+			} {
+				r, err := tr.Get(ctx, tree.LocalPrincipal, uri+"?prop=ACL")
+				if err != nil || len(r.Items) != 1 || string(r.Items[0].Data) != want {
+					t.Errorf("%s ACL: got %+v, %v; want %q", uri, r, err, want)
+				}
 			}
 		})
 	}
