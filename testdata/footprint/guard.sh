@@ -10,7 +10,7 @@
 #     new dependency that costs real flash space is a conscious decision.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-CEILING=${CEILING:-9150000}
+CEILING=${CEILING:-9430000}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 tags=${GOTAGS:-nethttpomithttp2}
