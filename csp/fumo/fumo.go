@@ -230,7 +230,7 @@ func New(conn *dbus.Conn, cfg Config) (*Provider, error) {
 		x:   cfg.Root.Child(cfg.Instance),
 		dl: &downloader{client: &http.Client{Transport: tr}, maxSize: cfg.MaxSize, minFree: cfg.MinFree,
 			retries: cfg.Retries, backoff: cfg.RetryBackoff, idle: cfg.IdleTimeout, allowHTTP: cfg.allowHTTP, freeSpace: statfsFree},
-		r:    &raucBus{conn: conn, timeout: cfg.CallTimeout},
+		r:    newRAUCBus(conn, cfg.CallTimeout),
 		base: base, stop: stop, st: st,
 	}
 	return p, nil

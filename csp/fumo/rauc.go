@@ -2,7 +2,6 @@ package fumo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -10,7 +9,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/omadm-agent/omadm-agent/csp"
-	"github.com/omadm-agent/omadm-agent/tree"
+	"github.com/omadm-agent/omadm-agent/csp/internal/dbuscall"
 )
 
 // D-Bus names of the RAUC service (rauc-service 1.8,
@@ -43,67 +42,27 @@ type installer interface {
 	Slots(ctx context.Context) ([]Slot, error)
 }
 
-// raucBus is installer over godbus.
+// raucBus is installer over godbus; calls and error mapping are
+// csp/internal/dbuscall's.
 type raucBus struct {
-	conn    *dbus.Conn
-	timeout time.Duration // per method call or property read
+	conn *dbus.Conn
+	obj  dbuscall.Object // RAUCService, RAUCPath, RAUCIface; per-call timeout
+}
+
+func newRAUCBus(conn *dbus.Conn, timeout time.Duration) *raucBus {
+	return &raucBus{conn: conn, obj: dbuscall.Object{Conn: conn, Service: RAUCService, Path: RAUCPath, Iface: RAUCIface, Timeout: timeout}}
 }
 
 func (r *raucBus) busErr(member string, err error) error {
-	e := &csp.BusError{Service: RAUCService, Member: member}
-	var de dbus.Error
-	var dep *dbus.Error
-	switch {
-	case errors.As(err, &de):
-		e.Name, e.Message = de.Name, de.Error()
-	case errors.As(err, &dep) && dep != nil:
-		e.Name, e.Message = dep.Name, dep.Error()
-	default:
-		e.Err = fmt.Errorf("no reply: %w: %w", err, tree.ErrCommandFailed)
-		return e
-	}
-	if e.Name == "org.freedesktop.DBus.Error.ServiceUnknown" || e.Name == "org.freedesktop.DBus.Error.NameHasNoOwner" {
-		e.Err = fmt.Errorf("%w: %w", csp.ErrServiceUnavailable, tree.ErrCommandFailed)
-	} else {
-		e.Err = tree.ErrCommandFailed
-	}
-	return e
+	return dbuscall.Err(context.Background(), RAUCService, member, err)
 }
 
 func (r *raucBus) call(ctx context.Context, method string, out []any, args ...any) error {
-	if r.conn == nil {
-		return &csp.BusError{Service: RAUCService, Member: method,
-			Err: fmt.Errorf("no D-Bus connection: %w: %w", csp.ErrServiceUnavailable, tree.ErrCommandFailed)}
-	}
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
-	defer cancel()
-	c := r.conn.Object(RAUCService, RAUCPath).CallWithContext(ctx, RAUCIface+"."+method, 0, args...)
-	if c.Err != nil {
-		return r.busErr(method, c.Err)
-	}
-	if len(out) > 0 {
-		if err := c.Store(out...); err != nil {
-			return &csp.BusError{Service: RAUCService, Member: method, Err: fmt.Errorf("reply: %w: %w", err, tree.ErrCommandFailed)}
-		}
-	}
-	return nil
+	return r.obj.CallStore(ctx, method, out, args...)
 }
 
 func (r *raucBus) prop(ctx context.Context, name string, out any) error {
-	var v dbus.Variant
-	if r.conn == nil {
-		return r.call(ctx, "Get "+name, nil)
-	}
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
-	defer cancel()
-	c := r.conn.Object(RAUCService, RAUCPath).CallWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, RAUCIface, name)
-	if err := c.Store(&v); err != nil {
-		return r.busErr("Get "+name, err)
-	}
-	if err := v.Store(out); err != nil {
-		return &csp.BusError{Service: RAUCService, Member: "Get " + name, Err: fmt.Errorf("signature %s: %w: %w", v.Signature(), err, tree.ErrCommandFailed)}
-	}
-	return nil
+	return r.obj.Property(ctx, name, out)
 }
 
 func (r *raucBus) Info(ctx context.Context, bundle string) (string, string, error) {

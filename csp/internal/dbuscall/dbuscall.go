@@ -75,6 +75,33 @@ func (o Object) Call(ctx context.Context, method string, args ...any) error {
 	return nil
 }
 
+// CallStore calls method of o.Iface with args and stores the reply's
+// values into out (pointers), as godbus's Call.Store does. Errors map as
+// for a getter (InvalidArgs is a failure of the service, not a bad value).
+func (o Object) CallStore(ctx context.Context, method string, out []any, args ...any) error {
+	if o.Conn == nil {
+		return noConn(o.Service, method)
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout())
+	defer cancel()
+	call := o.Conn.Object(o.Service, o.Path).CallWithContext(ctx, o.Iface+"."+method, 0, args...)
+	if call.Err != nil {
+		return mapErr(ctx, o.Service, method, call.Err, false)
+	}
+	if len(out) > 0 {
+		if err := call.Store(out...); err != nil {
+			return &csp.BusError{Service: o.Service, Member: method, Err: fmt.Errorf("reply: %w: %w", err, tree.ErrCommandFailed)}
+		}
+	}
+	return nil
+}
+
+// Err maps an error of a call to member of service that did not go through
+// Object (a match rule, a bus daemon call) as Object's methods do.
+func Err(ctx context.Context, service, member string, err error) error {
+	return mapErr(ctx, service, member, err, false)
+}
+
 func noConn(service, member string) error {
 	return &csp.BusError{Service: service, Member: member,
 		Err: fmt.Errorf("no D-Bus connection: %w: %w", csp.ErrServiceUnavailable, tree.ErrCommandFailed)}
