@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -130,7 +131,7 @@ func parse(u tree.URI) (target, error) {
 	if !u.HasPrefix(Root) {
 		return target{}, fmt.Errorf("%s: %w", u, tree.ErrNotFound)
 	}
-	segs := u[len(Root)+1:].Segments()
+	segs := strings.Split(u.Rel(Root), "/")
 	if len(segs) == 0 || len(segs) > 2 {
 		return target{}, fmt.Errorf("%s: %w", u, tree.ErrNotFound)
 	}

@@ -57,8 +57,8 @@
 // 400; everything else to 500. Each call is bounded by Config.Timeout, so
 // a hung NetworkManager gives an error, not a hang.
 //
-// Atomic (OMA-TS-DM_Protocol-V1_2 §6.6.4 Atomic: all commands succeed or
-// none is applied; architecture.md §4): the provider is tree.Transactional
+// Atomic (OMA DM 1.2 Atomic, shared/docs/protocol.md §3.1: all commands
+// succeed or none is applied, 507 with 216/516; architecture.md §4): the provider is tree.Transactional
 // and maps the Atomic onto NetworkManager's checkpoint API. Begin calls
 // CheckpointCreate([] = all devices, Config.RollbackTimeout (60 s) as a
 // safety net should the agent die, DELETE_NEW_CONNECTIONS |
