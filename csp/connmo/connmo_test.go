@@ -232,43 +232,85 @@ func TestBadValues(t *testing.T) {
 
 // TestAtomicRollback: Replace APN, Add a connection with leaves, Delete
 // one, then a failing command: NM's connections are exactly as before,
-// read through NM's API.
+// read through NM's API. "checkpoint restores" has the stand-in's
+// CheckpointRollback put every connection back itself; "checkpoint
+// restores nothing" models a real NM, whose checkpoint does not restore
+// profiles that are not active on a device: there the provider's journal
+// alone must undo the Replace, the Add and the Delete.
 func TestAtomicRollback(t *testing.T) {
+	tests := []struct {
+		name     string
+		rollback string // replacement CheckpointRollback code; "" keeps the restoring one
+	}{
+		{"checkpoint restores", ""},
+		{"checkpoint restores nothing", "self.checkpoints.pop(str(args[0]))\nret = dbus.Dictionary({}, signature='su')"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := setup(t, true, connmo.Config{})
+			if tc.rollback != "" {
+				dbustest.AddMethod(t, e.nm.mock, "CheckpointRollback", "o", "a{su}", tc.rollback)
+			}
+			ctx := context.Background()
+			before := e.nm.state(t)
+			errLast := errors.New("later command failed")
+			err := e.tr.Atomic(ctx, func(ctx context.Context, tx *tree.Txn) error {
+				p := tree.LocalPrincipal
+				if err := tx.Replace(ctx, p, uri("Telekom", "APN"), chr("changed.apn")); err != nil {
+					return err
+				}
+				if err := tx.Replace(ctx, p, uri("Telekom", "Password"), chr("new-secret")); err != nil {
+					return err
+				}
+				if err := tx.Add(ctx, p, uri("Added", "APN"), chr("added.apn")); err != nil {
+					return err
+				}
+				if err := tx.Delete(ctx, p, uri("M2M Private")); err != nil {
+					return err
+				}
+				mid := e.nm.state(t)
+				if len(mid) != len(before) || mid[initialConns[0].uuid] == before[initialConns[0].uuid] {
+					t.Errorf("inside the Atomic the changes should be applied: %v", mid)
+				}
+				return errLast
+			})
+			if !errors.Is(err, errLast) || tree.StatusCode(err) != tree.StatusAtomicFailed {
+				t.Fatalf("Atomic: got %v, want 507 wrapping the failure", err)
+			}
+			after := e.nm.state(t)
+			if len(after) != len(before) {
+				t.Errorf("after rollback: %d connections, want %d", len(after), len(before))
+			}
+			for uuid, want := range before {
+				if after[uuid] != want {
+					t.Errorf("after rollback %s:\n got %s\nwant %s", uuid, after[uuid], want)
+				}
+			}
+			if n := len(callsOf(t, e, "CheckpointRollback")); n != 1 {
+				t.Errorf("CheckpointRollback calls: %d, want 1", n)
+			}
+		})
+	}
+}
+
+// TestRollbackFailure: NM refusing CheckpointRollback makes the Atomic
+// 516, naming the D-Bus error.
+func TestRollbackFailure(t *testing.T) {
 	e := setup(t, true, connmo.Config{})
-	ctx := context.Background()
-	before := e.nm.state(t)
-	errLast := errors.New("later command failed")
-	err := e.tr.Atomic(ctx, func(ctx context.Context, tx *tree.Txn) error {
-		p := tree.LocalPrincipal
-		if err := tx.Replace(ctx, p, uri("Telekom", "APN"), chr("changed.apn")); err != nil {
+	dbustest.AddMethod(t, e.nm.mock, "CheckpointRollback", "o", "a{su}",
+		"raise dbus.exceptions.DBusException('boom', name='org.freedesktop.NetworkManager.Failed')")
+	err := e.tr.Atomic(context.Background(), func(ctx context.Context, tx *tree.Txn) error {
+		if err := tx.Replace(ctx, tree.LocalPrincipal, uri("Telekom", "APN"), chr("x.y")); err != nil {
 			return err
 		}
-		if err := tx.Add(ctx, p, uri("Added", "APN"), chr("added.apn")); err != nil {
-			return err
-		}
-		if err := tx.Delete(ctx, p, uri("M2M Private")); err != nil {
-			return err
-		}
-		mid := e.nm.state(t)
-		if len(mid) != len(before) || mid[initialConns[0].uuid] == before[initialConns[0].uuid] {
-			t.Errorf("inside the Atomic the changes should be applied: %v", mid)
-		}
-		return errLast
+		return errors.New("stop")
 	})
-	if !errors.Is(err, errLast) || tree.StatusCode(err) != tree.StatusAtomicFailed {
-		t.Fatalf("Atomic: got %v, want 507 wrapping the failure", err)
+	if got := tree.StatusCode(err); got != tree.StatusAtomicRollbackErr || !strings.Contains(err.Error(), "org.freedesktop.NetworkManager.Failed") {
+		t.Errorf("Atomic: got %d (%v), want 516 naming the D-Bus error", got, err)
 	}
-	after := e.nm.state(t)
-	if len(after) != len(before) {
-		t.Errorf("after rollback: %d connections, want %d", len(after), len(before))
-	}
-	for uuid, want := range before {
-		if after[uuid] != want {
-			t.Errorf("after rollback %s:\n got %s\nwant %s", uuid, after[uuid], want)
-		}
-	}
-	if n := len(callsOf(t, e, "CheckpointRollback")); n != 1 {
-		t.Errorf("CheckpointRollback calls: %d, want 1", n)
+	// The journal still put the APN back.
+	if got, _ := e.nm.get(t, initialConns[0].uuid, "gsm", "apn"); got != initialConns[0].apn {
+		t.Errorf("NM gsm.apn: got %q, want %q restored by the journal", got, initialConns[0].apn)
 	}
 }
 
