@@ -479,3 +479,28 @@ func TestDescribe(t *testing.T) {
 		t.Errorf("Describe paths: got %v, want %v", paths, want)
 	}
 }
+
+// TestServerAdd: a DM server (subject to the DDF and the default root ACL
+// Add=*&Get=*) adds a connection and its APN, reads it back, and cannot
+// read the password.
+func TestServerAdd(t *testing.T) {
+	e := setup(t, true, connmo.Config{})
+	ctx := context.Background()
+	srv := tree.Server("dm.example.com")
+	if err := e.tr.Add(ctx, srv, uri("Srv", "APN"), chr("srv.apn")); err != nil {
+		t.Fatalf("server Add: %v", err)
+	}
+	if err := e.tr.Add(ctx, srv, uri("Srv", "Password"), chr("pw")); err != nil {
+		t.Fatalf("server Add Password: %v", err)
+	}
+	r, err := e.tr.Get(ctx, srv, uri("Srv", "APN"))
+	if err != nil || string(r.Items[0].Data) != "srv.apn" {
+		t.Fatalf("server Get APN: %v %v", r, err)
+	}
+	if _, err := e.tr.Get(ctx, srv, uri("Srv", "Password")); tree.StatusCode(err) != tree.StatusNotAllowed {
+		t.Errorf("server Get Password: got %v, want 405", err)
+	}
+	if err := e.tr.Add(ctx, srv, uri("Srv", "UUID"), chr("x")); tree.StatusCode(err) != tree.StatusAlreadyExists {
+		t.Errorf("server Add UUID: got %v, want 418", err)
+	}
+}
