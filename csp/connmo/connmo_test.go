@@ -504,3 +504,28 @@ func TestServerAdd(t *testing.T) {
 		t.Errorf("server Add UUID: got %v, want 418", err)
 	}
 }
+
+// TestCommitAfterCancel: Commit destroys the checkpoint even when the
+// session ctx is already cancelled (otherwise NM would undo the committed
+// change when the rollback timeout expires).
+func TestCommitAfterCancel(t *testing.T) {
+	e := setup(t, true, connmo.Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	tx, err := e.tr.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Replace(tx.Context(ctx), tree.LocalPrincipal, uri("Telekom", "APN"), chr("after.cancel")); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatalf("Commit with a cancelled ctx: %v", err)
+	}
+	if n := len(callsOf(t, e, "CheckpointDestroy")); n != 1 {
+		t.Errorf("CheckpointDestroy calls: %d, want 1", n)
+	}
+	if got, _ := e.nm.get(t, initialConns[0].uuid, "gsm", "apn"); got != "after.cancel" {
+		t.Errorf("NM gsm.apn: %q", got)
+	}
+}

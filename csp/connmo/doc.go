@@ -64,7 +64,10 @@
 // safety net should the agent die, DELETE_NEW_CONNECTIONS |
 // DISCONNECT_NEW_DEVICES); if NM refuses (too old: UnknownMethod; no
 // permission) Begin fails, so the Atomic fails with nothing applied.
-// Commit calls CheckpointDestroy. Rollback calls CheckpointRollback and
+// Commit calls CheckpointDestroy (even with a cancelled ctx: a leftover
+// checkpoint would undo the commit when its timeout expires; an Atomic
+// outlasting RollbackTimeout is undone by NM and its Commit fails).
+// Rollback calls CheckpointRollback and
 // then replays a journal of the connections the transaction touched
 // (full settings with secrets, saved before the first change): added
 // connections are deleted, changed ones restored with Update, deleted

@@ -76,13 +76,16 @@ func (x *txn) end() bool {
 
 // Commit keeps the changes and destroys the checkpoint
 // (CheckpointDestroy). It fails if NM already rolled back by itself
-// because RollbackTimeout passed.
+// because RollbackTimeout passed. It runs even when ctx is cancelled: a
+// checkpoint left behind would make NM undo the committed changes when
+// RollbackTimeout expires.
 func (x *txn) Commit(ctx context.Context) error {
 	x.p.mu.Lock()
 	defer x.p.mu.Unlock()
 	if !x.end() {
 		return tree.ErrTxnDone
 	}
+	ctx = context.WithoutCancel(ctx)
 	if err := x.p.nm.CheckpointDestroy(ctx, x.cp); err != nil {
 		return fmt.Errorf("connmo: destroy checkpoint %s: %w", x.cp, err)
 	}
