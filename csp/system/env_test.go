@@ -3,6 +3,7 @@ package system_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,23 +77,32 @@ func setRestart(t testing.TB, m *dbusmockrun.Mock, result string, emit bool) {
 	dbustest.AddMethod(t, m, "RestartUnit", "ss", "o", code)
 }
 
+// unitPath escapes name like systemd's bus_label_escape: every byte but
+// ASCII letters and digits becomes _xx.
 func unitPath(name string) dbus.ObjectPath {
-	return dbus.ObjectPath("/org/freedesktop/systemd1/unit/" + strings.NewReplacer(".", "_", "-", "_").Replace(name))
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "_%02x", c)
+		}
+	}
+	return dbus.ObjectPath("/org/freedesktop/systemd1/unit/" + b.String())
 }
 
-// addUnit adds a mock unit with SubState and UnitFileState.
+// addUnit adds a unit object (inactive/dead, enabled) to the systemd
+// stand-in. The template's AddMockUnit cannot build a path for instance
+// names ("@"), so the unit is added through a helper method.
 func addUnit(t testing.TB, m *dbusmockrun.Mock, name string) {
 	t.Helper()
 	ctx := tctx(t)
-	if err := m.Conn.Object(m.Service, m.Path).CallWithContext(ctx, dbusmockrun.MockIface+".AddMockUnit", 0, name).Err; err != nil {
-		t.Fatal(err)
-	}
-	err := m.Conn.Object(m.Service, unitPath(name)).CallWithContext(ctx, dbusmockrun.MockIface+".AddProperties", 0,
-		system.UnitIface, map[string]dbus.Variant{
-			"SubState":      dbus.MakeVariant("dead"),
-			"UnitFileState": dbus.MakeVariant("enabled"),
-		}).Err
-	if err != nil {
+	dbustest.AddMethod(t, m, "TestAddUnit", "so", "",
+		"self.units[args[0]] = args[1]\n"+
+			"self.AddObject(args[1], '"+system.UnitIface+"', {'Id': args[0], 'Names': [args[0]], 'LoadState': 'loaded', "+
+			"'ActiveState': 'inactive', 'SubState': 'dead', 'UnitFileState': 'enabled'}, [])")
+	if err := m.Conn.Object(m.Service, m.Path).CallWithContext(ctx, system.ManagerIface+".TestAddUnit", 0, name, unitPath(name)).Err; err != nil {
 		t.Fatal(err)
 	}
 }
@@ -100,7 +110,7 @@ func addUnit(t testing.TB, m *dbusmockrun.Mock, name string) {
 // unitCalls counts every logged systemd manager call that touches units.
 func unitCalls(t testing.TB, m *dbusmockrun.Mock) int {
 	n := 0
-	for _, meth := range []string{"GetUnit", "LoadUnit", "StartUnit", "StopUnit", "RestartUnit", "Subscribe"} {
+	for _, meth := range []string{"TestAddUnit", "GetUnit", "LoadUnit", "StartUnit", "StopUnit", "RestartUnit", "Subscribe"} {
 		n += len(dbustest.Calls(t, m, meth))
 	}
 	return n
