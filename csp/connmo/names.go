@@ -10,11 +10,9 @@ import (
 
 // Value limits (see the package comment).
 const (
-	MaxAPNLen    = 64  // NetworkManager's limit for gsm.apn (nm-setting-gsm)
-	MaxIDLen     = 127 // connection id used as a node name: one URI segment (tree.DefaultLimits.MaxSegLen)
-	MaxCredLen   = 255 // gsm.username and gsm.password
-	uuidLen      = 36
-	uuidDashMask = 1<<8 | 1<<13 | 1<<18 | 1<<23
+	MaxAPNLen  = 64  // NetworkManager's limit for gsm.apn (nm-setting-gsm)
+	MaxIDLen   = 127 // connection id used as a node name: one URI segment (tree.DefaultLimits.MaxSegLen)
+	MaxCredLen = 255 // gsm.username and gsm.password
 )
 
 // ValidAPN reports, wrapping tree.ErrBadRequest, why s is not an APN
@@ -72,26 +70,6 @@ func ValidID(s string) error {
 		return fmt.Errorf("connection name is %d bytes as a URI segment, more than %d: %w", n, MaxIDLen, tree.ErrBadRequest)
 	}
 	return nil
-}
-
-// isUUID reports whether s has the textual UUID form (8-4-4-4-12 hex).
-func isUUID(s string) bool {
-	if len(s) != uuidLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if uuidDashMask&(1<<i) != 0 {
-			if c != '-' {
-				return false
-			}
-			continue
-		}
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
 }
 
 // Ident is what names a connection: its id and UUID.
