@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -29,6 +30,7 @@ import (
 	"github.com/omadm-agent/omadm-agent/agent/sdnotify"
 	"github.com/omadm-agent/omadm-agent/agent/session"
 	"github.com/omadm-agent/omadm-agent/agent/syncml"
+	"github.com/omadm-agent/omadm-agent/csp/connmo"
 	"github.com/omadm-agent/omadm-agent/csp/dmacc"
 	"github.com/omadm-agent/omadm-agent/csp/fumo"
 	"github.com/omadm-agent/omadm-agent/csp/hostname"
@@ -205,6 +207,16 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 		}
 		if err := timedate.Mount(t, conn); err != nil {
 			log.Warn("./Vendor timedate object not mounted", "err", err)
+		}
+		// The cellular connections (NetworkManager) only where NM runs or
+		// can be started: without it every Get below would be a 500, and so
+		// would a listing of the whole tree.
+		if onBus(ctx, conn, connmo.Service) {
+			if err := connmo.Mount(t, conn, connmo.Config{}); err != nil {
+				log.Warn("./Vendor cellular (NetworkManager) object not mounted", "err", err)
+			}
+		} else {
+			log.Info("NetworkManager is not on the bus: ./Vendor/omadm/Network/Cellular not mounted")
 		}
 		if cfg.FUMO.Enabled {
 			fp, err := mountFUMO(t, conn, cfg, stateDir, func(ctx context.Context, al tree.Alert) error {
@@ -753,4 +765,20 @@ func (c *imeiCache) IMEI(ctx context.Context) (string, error) {
 	}
 	c.imei, c.at = imei, time.Now()
 	return imei, nil
+}
+
+// onBus reports whether name has an owner on conn's bus or can be started
+// by bus activation.
+func onBus(ctx context.Context, conn *dbus.Conn, name string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var has bool
+	if conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.NameHasOwner", 0, name).Store(&has) == nil && has {
+		return true
+	}
+	var names []string
+	if conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.ListActivatableNames", 0).Store(&names) != nil {
+		return false
+	}
+	return slices.Contains(names, name)
 }
