@@ -668,7 +668,7 @@ func ReadUptime() (time.Duration, error) {
 func ParseUptime(s string) (time.Duration, error) {
 	f, _, _ := strings.Cut(strings.TrimSpace(s), " ")
 	v, err := strconv.ParseFloat(f, 64)
-	if err != nil || v < 0 || v > 1e9 {
+	if err != nil || !(v >= 0 && v <= 1e9) { // also refuses NaN
 		return 0, fmt.Errorf("/proc/uptime %q: unexpected form", s)
 	}
 	return time.Duration(v * float64(time.Second)), nil
