@@ -15,80 +15,6 @@ import (
 	"github.com/omadm-agent/omadm-agent/csp/internal/dbustest"
 )
 
-// nmSetup runs inside the networkmanager template (dbusmock 0.28.7) and
-// makes it behave like a real NetworkManager where the provider depends on
-// it: Update replaces all settings (the template merges), GetSettings
-// leaves out the gsm secrets and GetSecrets("gsm") returns them (the
-// template keeps secrets in a nested "secrets" key). It is installed as the
-// method org.omadm.Test.Setup of the manager object and called once, before
-// any connection exists (connection objects bind these functions when they
-// are created).
-const nmSetup = `
-import sys
-nmt = sys.modules['dbusmock.templates.networkmanager']
-SECRET = ('password', 'pin')
-def _copy(st):
-    return dbus.Dictionary({k: dbus.Dictionary(dict(v), signature='sv') for k, v in st.items()}, signature='sa{sv}')
-def _update(self, settings, nmt=nmt, _copy=_copy):
-    if self.connection_path not in get_object(nmt.SETTINGS_OBJ).ListConnections():
-        raise dbus.exceptions.DBusException('gone', name='org.freedesktop.NetworkManager.DoesNotExist')
-    self.settings = _copy(settings)
-    self.EmitSignal(nmt.CSETTINGS_IFACE, 'Updated', '', [])
-def _get(self, _copy=_copy, SECRET=SECRET):
-    out = _copy(self.settings)
-    if 'gsm' in out:
-        for k in SECRET:
-            out['gsm'].pop(k, None)
-    return out
-def _secrets(self, setting, SECRET=SECRET):
-    st = self.settings.get(setting, {})
-    return dbus.Dictionary({setting: dbus.Dictionary({k: st[k] for k in SECRET if k in st}, signature='sv')}, signature='sa{sv}')
-nmt.ConnectionUpdate = _update
-nmt.ConnectionGetSettings = _get
-nmt.ConnectionGetSecrets = _secrets
-`
-
-// Checkpoints: CheckpointCreate snapshots every connection's full
-// settings; CheckpointRollback deletes all connections and re-creates the
-// snapshot (so the connection set and settings are exactly those at
-// CheckpointCreate), then forgets the checkpoint; CheckpointDestroy forgets
-// it. Unknown checkpoints give org.freedesktop.NetworkManager.InvalidArguments.
-const (
-	cpCreate = `
-import sys
-nmt = sys.modules['dbusmock.templates.networkmanager']
-s = get_object(nmt.SETTINGS_OBJ)
-snap = [dbus.Dictionary({k: dbus.Dictionary(dict(v), signature='sv') for k, v in get_object(p).settings.items()}, signature='sa{sv}') for p in s.ListConnections()]
-self.cp_n = getattr(self, 'cp_n', 0) + 1
-if not hasattr(self, 'checkpoints'):
-    self.checkpoints = {}
-path = '/org/freedesktop/NetworkManager/Checkpoint/%d' % self.cp_n
-self.checkpoints[path] = snap
-ret = dbus.ObjectPath(path)
-`
-	cpRollback = `
-import sys
-nmt = sys.modules['dbusmock.templates.networkmanager']
-cps = getattr(self, 'checkpoints', {})
-if str(args[0]) not in cps:
-    raise dbus.exceptions.DBusException('no checkpoint ' + str(args[0]), name='org.freedesktop.NetworkManager.InvalidArguments')
-snap = cps.pop(str(args[0]))
-s = get_object(nmt.SETTINGS_OBJ)
-for p in list(s.ListConnections()):
-    o = get_object(p)
-    o.ConnectionDelete(o)
-for st in snap:
-    s.SettingsAddConnection(dbus.Dictionary({k: dbus.Dictionary(dict(v), signature='sv') for k, v in st.items()}, signature='sa{sv}'))
-ret = dbus.Dictionary({}, signature='su')
-`
-	cpDestroy = `
-cps = getattr(self, 'checkpoints', {})
-if str(args[0]) not in cps:
-    raise dbus.exceptions.DBusException('no checkpoint ' + str(args[0]), name='org.freedesktop.NetworkManager.InvalidArguments')
-cps.pop(str(args[0]))
-`
-)
-
 // nm is a running NetworkManager stand-in on a private bus.
 type nm struct {
 	mock *dbusmockrun.Mock
@@ -118,9 +44,7 @@ func ctxT(t testing.TB) context.Context {
 // show.
 func startNM(t *testing.T, b *dbustest.Bus, checkpoints bool, conns ...gsm) *nm {
 	t.Helper()
-	m, err := dbusmockrun.StartMock(ctxT(t), b.Addr, dbusmockrun.Spec{
-		Template: "networkmanager", Service: connmo.Service, Path: connmo.Path, Iface: connmo.Iface,
-	})
+	m, err := dbusmockrun.StartNetworkManager(ctxT(t), b.Addr, checkpoints)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,17 +54,6 @@ func startNM(t *testing.T, b *dbustest.Bus, checkpoints bool, conns ...gsm) *nm 
 		}
 	})
 	n := &nm{mock: m, conn: m.Conn}
-	if err := m.AddMethod(ctxT(t), "org.omadm.Test", "Setup", "", "", nmSetup); err != nil {
-		t.Fatal(err)
-	}
-	if err := n.conn.Object(connmo.Service, connmo.Path).CallWithContext(ctxT(t), "org.omadm.Test.Setup", 0).Err; err != nil {
-		t.Fatalf("set up the NetworkManager mock: %v\n%s", err, m.Output())
-	}
-	if checkpoints {
-		dbustest.AddMethod(t, m, "CheckpointCreate", "aouu", "o", cpCreate)
-		dbustest.AddMethod(t, m, "CheckpointRollback", "o", "a{su}", cpRollback)
-		dbustest.AddMethod(t, m, "CheckpointDestroy", "o", "", cpDestroy)
-	}
 	n.add(t, connmo.Settings{
 		"connection": {"id": dbus.MakeVariant("Wired"), "uuid": dbus.MakeVariant("33333333-3333-4333-8333-333333333333"),
 			"type": dbus.MakeVariant("802-3-ethernet")},
@@ -164,11 +77,9 @@ func startNM(t *testing.T, b *dbustest.Bus, checkpoints bool, conns ...gsm) *nm 
 
 func (n *nm) add(t *testing.T, s connmo.Settings) dbus.ObjectPath {
 	t.Helper()
-	var p dbus.ObjectPath
-	err := n.conn.Object(connmo.Service, connmo.SettingsPath).CallWithContext(ctxT(t), connmo.SettingsIface+".AddConnection", 0,
-		map[string]map[string]dbus.Variant(s)).Store(&p)
+	p, err := n.mock.AddNMConnection(ctxT(t), s)
 	if err != nil {
-		t.Fatalf("AddConnection: %v", err)
+		t.Fatal(err)
 	}
 	return p
 }
