@@ -85,7 +85,7 @@ end
 	grantFUMO := func(a *rig.Account) {
 		a.Grants = append(a.Grants, rig.Grant{URI: "./FUMO", ACL: "Get=*&Replace=" + a.ServerID + "&Exec=" + a.ServerID})
 	}
-	w := startWith(t, "fumo-download", scenario, extra, grantFUMO)
+	w := startWith(t, "fumo-download", scenario, worldOpts{extraConfig: extra}, grantFUMO)
 
 	// The real RAUC service on the agent's bus.
 	r, err := fumotest.NewRAUC(t.TempDir(), w.peers.Bus.Addr, art)

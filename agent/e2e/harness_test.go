@@ -76,12 +76,20 @@ type world struct {
 // auth and server-cred directives.
 func start(t *testing.T, name, scenario string, tweaks ...func(*rig.Account)) *world {
 	t.Helper()
-	return startWith(t, name, scenario, "", tweaks...)
+	return startWith(t, name, scenario, worldOpts{}, tweaks...)
 }
 
-// startWith is start with extraConfig appended to the agent's
-// configuration file (more tables for one test).
-func startWith(t *testing.T, name, scenario, extraConfig string, tweaks ...func(*rig.Account)) *world {
+// worldOpts change what start sets up.
+type worldOpts struct {
+	// extraConfig is appended to the agent's configuration file.
+	extraConfig string
+	// beforeAgent runs once the bus and its stand-ins are up, before the
+	// agent starts (more D-Bus services for one test).
+	beforeAgent func(w *world)
+}
+
+// startWith is start with opts.
+func startWith(t *testing.T, name, scenario string, opts worldOpts, tweaks ...func(*rig.Account)) *world {
 	t.Helper()
 	if err := rig.CheckDeps(); err != nil {
 		t.Fatalf("%v", err) // the message says "run `make deps`"
@@ -141,11 +149,14 @@ func startWith(t *testing.T, name, scenario, extraConfig string, tweaks ...func(
 	t.Cleanup(w.fake.Close)
 
 	w.cfgPath = filepath.Join(w.dir, "agent.toml")
-	c := rig.AgentConfig{StateDir: w.stateDir, ModemDevice: w.fake.Path, CAFile: ca, DevID: w.acct.DevID, Extra: extraConfig}
+	c := rig.AgentConfig{StateDir: w.stateDir, ModemDevice: w.fake.Path, CAFile: ca, DevID: w.acct.DevID, Extra: opts.extraConfig}
 	if err := c.WriteConfig(w.cfgPath); err != nil {
 		t.Fatal(err)
 	}
 
+	if opts.beforeAgent != nil {
+		opts.beforeAgent(w)
+	}
 	w.agent, err = rig.StartAgent(agentBin, w.env, nil, "--config", w.cfgPath, "--state-dir", w.stateDir, "run")
 	if err != nil {
 		t.Fatal(err)
