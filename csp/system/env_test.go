@@ -193,7 +193,9 @@ type env struct {
 	rep     *reports
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvTB(t) }
+
+func newEnvTB(t testing.TB) *env {
 	t.Helper()
 	b := dbustest.New(t)
 	return &env{bus: b, logind: startLogind(t, b), systemd: startSystemd(t, b), conn: b.Connect(t),

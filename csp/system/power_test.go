@@ -25,9 +25,6 @@ func TestRebootAfterDelay(t *testing.T) {
 	if !errors.Is(err, tree.ErrAsync) || tree.StatusCode(err) != tree.StatusAccepted {
 		t.Fatalf("Exec Reboot: got %v (status %d), want ErrAsync, 202", err, tree.StatusCode(err))
 	}
-	if d := time.Since(start); d > 500*time.Millisecond {
-		t.Errorf("Exec took %v, want it to return before the 700ms delay", d)
-	}
 	m, ok := e.marker(t)
 	if !ok || m.Phase != system.PhaseScheduled || m.Op != system.OpReboot || m.BootID != "boot-A" ||
 		m.Correlator != "corr-1" || m.Source != uri("Reboot") {
