@@ -8,8 +8,10 @@
 // (org.freedesktop.systemd1.Manager: GetUnit, LoadUnit, Subscribe,
 // StartUnit, StopUnit, RestartUnit and the JobRemoved signal;
 // org.freedesktop.systemd1.Unit: LoadState, ActiveState, SubState,
-// UnitFileState), on the system bus. Exec follows OMA-TS-DM_Protocol-V1_2
-// §6.6.8 (202 for asynchronous results, reported by Generic Alert 1226).
+// UnitFileState), on the system bus. Reboot and PowerOff use the
+// asynchronous Exec flow of OMA DM 1.2: 202 now, the result later as a
+// Generic Alert 1226 carrying the Exec's Correlator (shared/docs
+// protocol.md §5.6 and the FUMO Exec flow).
 //
 // DDF (OMA-TS-DM_TND-V1_2 §7; `omadm-agent ddf` prints it from Describe):
 //

@@ -357,3 +357,74 @@ func TestBadStateFile(t *testing.T) {
 		t.Errorf("corrupt marker not set aside: %v", err)
 	}
 }
+
+// TestResume: with a long retry interval, Resume makes the reporter try
+// again at once.
+func TestResume(t *testing.T) {
+	e := newEnv(t)
+	tr, p := e.mount(t, e.config())
+	if err := exec(tr, "Reboot", "r"); !errors.Is(err, tree.ErrAsync) {
+		t.Fatal(err)
+	}
+	waitPhase(t, e, system.PhaseRequested)
+	p.Close(context.Background())
+	e.boot.set("boot-C", time.Minute)
+	e.rep.fail = 1
+	cfg := e.config()
+	cfg.ReportRetry = time.Hour
+	_, p2 := e.mount(t, cfg)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		e.rep.mu.Lock()
+		n := e.rep.calls
+		e.rep.mu.Unlock()
+		if n >= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Report never called")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := e.rep.all(); len(got) != 0 {
+		t.Fatalf("delivered before Resume: %+v", got)
+	}
+	p2.Resume()
+	if a := e.rep.wait(t, 3*time.Second); string(a.Data) != "200" || a.Correlator != "r" {
+		t.Errorf("alert after Resume: got %+v, want 200 for r", a)
+	}
+}
+
+// TestHungPeers: logind or systemd that do not answer give a timeout error
+// after CallTimeout, not a hang, and no marker.
+func TestHungPeers(t *testing.T) {
+	e := newEnv(t)
+	addUnit(t, e.systemd, unitA)
+	cfg := e.config(unitA)
+	cfg.CallTimeout = 300 * time.Millisecond
+	tr, _ := e.mount(t, cfg)
+	dbustest.AddMethod(t, e.logind, "CanReboot", "", "s", "time.sleep(3)\nret = 'yes'")
+	dbustest.AddMethod(t, e.systemd, "GetUnit", "s", "o", "time.sleep(3)\nret = self.units[args[0]]")
+	ops := []struct {
+		name string
+		do   func() error
+	}{
+		{"Reboot", func() error { return exec(tr, "Reboot", "") }},
+		{"ActiveState", func() error { _, err := get(tr, "Services/"+unitA+"/ActiveState"); return err }},
+	}
+	for _, op := range ops {
+		t.Run(op.name, func(t *testing.T) {
+			start := time.Now()
+			err := op.do()
+			if d := time.Since(start); d < 250*time.Millisecond || d > 2500*time.Millisecond {
+				t.Errorf("took %v, want about the 300ms call timeout", d)
+			}
+			if !errors.Is(err, context.DeadlineExceeded) || tree.StatusCode(err) != 500 {
+				t.Errorf("got %v (status %d), want DeadlineExceeded, 500", err, tree.StatusCode(err))
+			}
+		})
+	}
+	if m, ok := e.marker(t); ok {
+		t.Errorf("marker written: %+v", m)
+	}
+}
