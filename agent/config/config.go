@@ -22,6 +22,7 @@ type Config struct {
 	DBus      DBus      `toml:"dbus"`
 	Bootstrap Bootstrap `toml:"bootstrap"`
 	FUMO      FUMO      `toml:"fumo"`
+	System    System    `toml:"system"`
 	// Servers holds the per-ServerID poll schedules ([[server]] tables).
 	// Drop-ins merge entries by server_id. Accounts themselves are not
 	// configuration: they live in the DM tree (./DMAcc).
@@ -163,6 +164,25 @@ type FUMO struct {
 	Reboot string `toml:"reboot"`
 }
 
+// System is the [system] table: ./Vendor/omadm/System (csp/system), device
+// reboot through logind and control of allow-listed systemd units.
+type System struct {
+	// Units are the systemd units a server may see and start, stop or
+	// restart (./Vendor/omadm/System/Services/<unit>); empty = none. The
+	// agent's own unit, dbus, logind and journald are refused.
+	Units []string `toml:"units"`
+	// PowerOff adds the PowerOff Exec node.
+	PowerOff bool `toml:"power_off"`
+	// RebootDelay is the wait between an accepted Reboot and the reboot,
+	// so the session can end and its statuses reach the server.
+	RebootDelay time.Duration `toml:"reboot_delay"`
+	// MinUptime refuses (403) a server-ordered reboot sooner than this
+	// after a reboot the agent ordered: no reboot loops.
+	MinUptime time.Duration `toml:"min_uptime"`
+	// JobTimeout bounds the wait for a unit's start/stop/restart job.
+	JobTimeout time.Duration `toml:"job_timeout"`
+}
+
 // Server is one [[server]] table: how often the agent opens a session to
 // one DM server on its own, modelled on the Windows DMClient Poll settings.
 // See [Server.PollDelay] for the exact schedule.
@@ -240,6 +260,11 @@ func Default() Config {
 			Enabled: true,
 			MaxSize: 1 << 30,
 			Reboot:  "logind",
+		},
+		System: System{
+			RebootDelay: 30 * time.Second,
+			MinUptime:   10 * time.Minute,
+			JobTimeout:  20 * time.Second,
 		},
 	}
 }

@@ -127,6 +127,16 @@ func (c Config) Validate() error {
 	}
 	v.oneOf("fumo.reboot", f.Reboot, "logind", "none")
 
+	sy := c.System
+	v.nonNegative("system.reboot_delay", sy.RebootDelay)
+	v.nonNegative("system.min_uptime", sy.MinUptime)
+	v.positive("system.job_timeout", sy.JobTimeout)
+	for _, u := range sy.Units {
+		if u == "" || strings.ContainsAny(u, "/ \t\n") {
+			v.bad("system.units", "%q is not a unit name", u)
+		}
+	}
+
 	ids := map[string]bool{}
 	for _, s := range c.Servers {
 		k := "server[" + s.ServerID + "]"

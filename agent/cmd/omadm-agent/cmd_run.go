@@ -34,6 +34,7 @@ import (
 	"github.com/omadm-agent/omadm-agent/csp/dmacc"
 	"github.com/omadm-agent/omadm-agent/csp/fumo"
 	"github.com/omadm-agent/omadm-agent/csp/hostname"
+	"github.com/omadm-agent/omadm-agent/csp/system"
 	"github.com/omadm-agent/omadm-agent/csp/timedate"
 	"github.com/omadm-agent/omadm-agent/modem"
 	"github.com/omadm-agent/omadm-agent/modem/wappush"
@@ -187,14 +188,15 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 	}
 	accounts := dmacc.New(t)
 
-	// FUMO reports results through the engine, which exists only later:
-	// until then (the first Resume runs after it is set) Report fails and
-	// the provider retries.
+	// FUMO and the system provider report results (Generic Alert 1226)
+	// through the engine, which exists only later: until then (their first
+	// Resume runs after it is set) Report fails and the providers retry.
 	var (
-		fumoProv   *fumo.Provider
-		fumoReport atomic.Value
+		fumoProv    *fumo.Provider
+		sysProv     *system.Provider
+		alertReport atomic.Value
 	)
-	fumoReport.Store(func(context.Context, tree.Alert) error { return errors.New("the session engine is not up yet") })
+	alertReport.Store(func(context.Context, tree.Alert) error { return errors.New("the session engine is not up yet") })
 
 	// D-Bus (optional): the control API and the D-Bus CSPs.
 	conn, err := connectBus(ctx, cfg.DBus.Bus)
@@ -218,10 +220,26 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 		} else {
 			log.Info("NetworkManager is not on the bus: ./Vendor/omadm/Network/Cellular not mounted")
 		}
+		report := func(ctx context.Context, al tree.Alert) error {
+			return alertReport.Load().(func(context.Context, tree.Alert) error)(ctx, al)
+		}
+		sp, err := system.Mount(t, conn, system.Config{
+			StateDir: filepath.Join(stateDir, "system"), Units: cfg.System.Units, PowerOff: cfg.System.PowerOff,
+			RebootDelay: cfg.System.RebootDelay, MinUptime: cfg.System.MinUptime, JobTimeout: cfg.System.JobTimeout,
+			Report: report,
+		})
+		if err != nil {
+			log.Warn("./Vendor system object not mounted", "err", err)
+		} else {
+			sysProv = sp
+			defer func() {
+				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				defer cancel()
+				sp.Close(cctx)
+			}()
+		}
 		if cfg.FUMO.Enabled {
-			fp, err := mountFUMO(t, conn, cfg, stateDir, func(ctx context.Context, al tree.Alert) error {
-				return fumoReport.Load().(func(context.Context, tree.Alert) error)(ctx, al)
-			}, log)
+			fp, err := mountFUMO(t, conn, cfg, stateDir, report, log)
 			if err != nil {
 				log.Warn("./FUMO not mounted", "err", err)
 			} else {
@@ -310,7 +328,7 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 	if opts.alertSink != nil {
 		opts.alertSink <- alertSink
 	}
-	fumoReport.Store(func(ctx context.Context, al tree.Alert) error {
+	alertReport.Store(func(ctx context.Context, al tree.Alert) error {
 		if _, err := eng.ReportAlert(ctx, al); err != nil {
 			return err
 		}
@@ -319,6 +337,9 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 	})
 	if fumoProv != nil {
 		fumoProv.Resume() // a job that spans the reboot reports its result now
+	}
+	if sysProv != nil {
+		sysProv.Resume() // a reboot the agent ordered reports its result now
 	}
 
 	var wg sync.WaitGroup
