@@ -1,16 +1,15 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/omadm-agent/omadm-agent/agent/cmd/omadm-demo/rig"
 	"github.com/omadm-agent/omadm-agent/smartcard"
 	"github.com/omadm-agent/omadm-agent/smartcard/cardtest"
 )
@@ -92,21 +91,25 @@ func TestSIMBootstrap(t *testing.T) {
 		if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		var log bytes.Buffer
-		cmd := exec.Command(agentBin, "--config", cfg, "--state-dir", state, "run")
-		cmd.Env = append(os.Environ(), "PCSCLITE_CSOCK_NAME="+p.Socket, "DBUS_SESSION_BUS_ADDRESS=unix:path="+filepath.Join(dir, "no-bus"))
-		cmd.Stdout, cmd.Stderr = &log, &log
-		if err := cmd.Start(); err != nil {
+		env := append(os.Environ(), "PCSCLITE_CSOCK_NAME="+p.Socket, "DBUS_SESSION_BUS_ADDRESS=unix:path="+filepath.Join(dir, "no-bus"))
+		a, err := rig.StartAgent(agentBin, env, nil, "--config", cfg, "--state-dir", state, "run")
+		if err != nil {
 			t.Fatal(err)
 		}
+		log := func() string { return strings.Join(a.Lines(), "\n") }
 		deadline := time.Now().Add(30 * time.Second)
-		for !strings.Contains(log.String(), "smartcard bootstrap") && time.Now().Before(deadline) && cmd.ProcessState == nil {
-			time.Sleep(50 * time.Millisecond)
+		for !strings.Contains(log(), "smartcard bootstrap") && time.Now().Before(deadline) {
+			select {
+			case <-a.Done():
+				t.Fatalf("the agent exited: %v\n%s", a.ExitErr(), log())
+			case <-time.After(50 * time.Millisecond):
+			}
 		}
-		cmd.Process.Signal(syscall.SIGTERM) // by PID
-		cmd.Wait()
-		if !strings.Contains(log.String(), "smartcard bootstrap applied") || !strings.Contains(log.String(), "8949020001234567890") {
-			t.Fatalf("daemon log has no \"smartcard bootstrap applied\" with the ICCID:\n%s", log.String())
+		if err := a.Stop(10 * time.Second); err != nil { // by PID
+			t.Errorf("agent: %v", err)
+		}
+		if !strings.Contains(log(), "smartcard bootstrap applied") || !strings.Contains(log(), "8949020001234567890") {
+			t.Fatalf("daemon log has no \"smartcard bootstrap applied\" with the ICCID:\n%s", log())
 		}
 		got, err := agentCmd(state, nil, "tree", "dump", "./DMAcc")
 		if err != nil || !sameButOrigin(got, want) {
