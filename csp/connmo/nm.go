@@ -2,13 +2,13 @@ package connmo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/godbus/dbus/v5"
 
 	"github.com/omadm-agent/omadm-agent/csp"
+	"github.com/omadm-agent/omadm-agent/csp/internal/dbuscall"
 	"github.com/omadm-agent/omadm-agent/tree"
 )
 
@@ -45,10 +45,6 @@ var (
 		"org.freedesktop.DBus.Error.UnknownObject":                  true,
 		"org.freedesktop.NetworkManager.DoesNotExist":               true,
 		"org.freedesktop.NetworkManager.Settings.InvalidConnection": true,
-	}
-	absentErrors = map[string]bool{
-		"org.freedesktop.DBus.Error.ServiceUnknown": true,
-		"org.freedesktop.DBus.Error.NameHasNoOwner": true,
 	}
 )
 
@@ -137,33 +133,17 @@ func (b busNM) call(ctx context.Context, path dbus.ObjectPath, iface, method str
 // mapErr turns a godbus error into a *csp.BusError (see the package
 // comment for the status of each D-Bus error name).
 func mapErr(ctx context.Context, member string, err error, write bool) error {
-	e := &csp.BusError{Service: Service, Member: member}
-	var de dbus.Error
-	var dep *dbus.Error
-	switch {
-	case errors.As(err, &de):
-		e.Name, e.Message = de.Name, de.Error()
-	case errors.As(err, &dep) && dep != nil:
-		e.Name, e.Message = dep.Name, dep.Error()
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		}
-		e.Err = fmt.Errorf("no reply: %w: %w", err, tree.ErrCommandFailed)
-		return e
-	default:
-		e.Err = fmt.Errorf("%w: %w", err, tree.ErrCommandFailed)
+	e, named := dbuscall.BusError(ctx, Service, member, err)
+	if !named {
 		return e
 	}
 	switch {
-	case absentErrors[e.Name]:
-		e.Err = fmt.Errorf("%w: %w", csp.ErrServiceUnavailable, tree.ErrCommandFailed)
 	case goneErrors[e.Name]:
 		e.Err = tree.ErrNotFound
 	case write && badValueErrors[e.Name]:
 		e.Err = tree.ErrBadRequest
 	default:
-		e.Err = tree.ErrCommandFailed
+		e.Err = dbuscall.Classify(e.Name) // absent service: csp.ErrServiceUnavailable
 	}
 	return e
 }

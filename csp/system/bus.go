@@ -82,38 +82,21 @@ func (b bus) timeoutOr() time.Duration {
 // csp.ErrServiceUnavailable (500), NoSuchUnit → 404, UnitMasked → 403,
 // anything else 500; the D-Bus error name stays in the message.
 func mapErr(ctx context.Context, service, member string, err error) error {
-	e := &csp.BusError{Service: service, Member: member}
-	var de dbus.Error
-	var dep *dbus.Error
-	switch {
-	case errors.As(err, &de):
-		e.Name, e.Message = de.Name, de.Error()
-	case errors.As(err, &dep) && dep != nil:
-		e.Name, e.Message = dep.Name, dep.Error()
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		}
-		e.Err = fmt.Errorf("no reply: %w: %w", err, tree.ErrCommandFailed)
-		return e
-	default:
-		e.Err = fmt.Errorf("%w: %w", err, tree.ErrCommandFailed)
-		return e
+	e, named := dbuscall.BusError(ctx, service, member, err)
+	if named {
+		e.Err = classify(e.Name)
 	}
-	e.Err = classify(e.Name)
 	return e
 }
 
 func classify(name string) error {
 	switch name {
-	case dbuscall.ErrNameServiceUnknown, dbuscall.ErrNameNameHasNoOwner:
-		return fmt.Errorf("%w: %w", csp.ErrServiceUnavailable, tree.ErrCommandFailed)
 	case ErrNameNoSuchUnit:
 		return tree.ErrNotFound
 	case ErrNameUnitMasked:
 		return tree.ErrForbidden
 	}
-	return tree.ErrCommandFailed
+	return dbuscall.Classify(name)
 }
 
 // reclassify applies classify to a *csp.BusError returned by dbuscall

@@ -107,34 +107,55 @@ func noConn(service, member string) error {
 		Err: fmt.Errorf("no D-Bus connection: %w: %w", csp.ErrServiceUnavailable, tree.ErrCommandFailed)}
 }
 
-// mapErr turns a godbus error into a *csp.BusError. setter says the call
-// carried a value the service validates (InvalidArgs → 400).
-func mapErr(ctx context.Context, service, member string, err error, setter bool) error {
-	e := &csp.BusError{Service: service, Member: member}
+// BusError builds the *csp.BusError of a failed call of member on
+// service. For an error reply it fills Name and Message and returns
+// named = true: the caller classifies the name and sets Err (Classify is
+// the common part). For no reply (ctx ended, time-out) or any other
+// failure, Err is already set (tree.ErrCommandFailed, 500) and named is
+// false. Every D-Bus CSP maps godbus errors through it.
+func BusError(ctx context.Context, service, member string, err error) (e *csp.BusError, named bool) {
+	e = &csp.BusError{Service: service, Member: member}
 	var de dbus.Error
 	var dep *dbus.Error
 	switch {
 	case errors.As(err, &de):
 		e.Name, e.Message = de.Name, de.Error()
+		return e, true
 	case errors.As(err, &dep) && dep != nil:
 		e.Name, e.Message = dep.Name, dep.Error()
+		return e, true
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
 		if ctx.Err() != nil {
 			err = ctx.Err()
 		}
 		e.Err = fmt.Errorf("no reply: %w: %w", err, tree.ErrCommandFailed)
-		return e
 	default:
 		e.Err = fmt.Errorf("%w: %w", err, tree.ErrCommandFailed)
+	}
+	return e, false
+}
+
+// Classify is the status of the D-Bus error names every service shares: an
+// absent service is csp.ErrServiceUnavailable (500); anything else
+// tree.ErrCommandFailed (500).
+func Classify(name string) error {
+	if name == ErrNameServiceUnknown || name == ErrNameNameHasNoOwner {
+		return fmt.Errorf("%w: %w", csp.ErrServiceUnavailable, tree.ErrCommandFailed)
+	}
+	return tree.ErrCommandFailed
+}
+
+// mapErr turns a godbus error into a *csp.BusError. setter says the call
+// carried a value the service validates (InvalidArgs → 400).
+func mapErr(ctx context.Context, service, member string, err error, setter bool) error {
+	e, named := BusError(ctx, service, member, err)
+	if !named {
 		return e
 	}
-	switch {
-	case e.Name == ErrNameServiceUnknown || e.Name == ErrNameNameHasNoOwner:
-		e.Err = fmt.Errorf("%w: %w", csp.ErrServiceUnavailable, tree.ErrCommandFailed)
-	case e.Name == ErrNameInvalidArgs && setter:
+	if e.Name == ErrNameInvalidArgs && setter {
 		e.Err = tree.ErrBadRequest
-	default:
-		e.Err = tree.ErrCommandFailed
+	} else {
+		e.Err = Classify(e.Name)
 	}
 	return e
 }
