@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+	"github.com/omadm-agent/omadm-agent/csp/dbusmockrun"
 	"github.com/omadm-agent/omadm-agent/modem/mm"
 	"github.com/omadm-agent/omadm-agent/modem/mm/mmtest"
 	"github.com/omadm-agent/omadm-agent/modem/modemtest"
@@ -280,5 +281,109 @@ func TestIMEI(t *testing.T) {
 	got, err := mm.New(dial(t), mm.Config{}).IMEI(context.Background())
 	if err != nil || got != mmtest.IMEI {
 		t.Errorf("got %q, %v, want %q", got, err, mmtest.IMEI)
+	}
+}
+
+func chunks(b []byte, n int) [][]byte {
+	var out [][]byte
+	size := (len(b) + n - 1) / n
+	for len(b) > 0 {
+		k := min(size, len(b))
+		out = append(out, b[:k])
+		b = b[k:]
+	}
+	return out
+}
+
+// TestConcatenatedPush checks that ModemManager reassembles a multipart 8-bit
+// WAP push (concatenation IE 0x00 next to the port IE) before it exposes
+// Data, and that the Source delivers it once, complete.
+func TestConcatenatedPush(t *testing.T) {
+	cleanup(t)
+	wsp, _ := hex.DecodeString(wspHead + pkg0V12)
+	parts := chunks(wsp, 3)
+	var specs []modemtest.PDUSpec
+	for i, c := range parts {
+		specs = append(specs, modemtest.PDUSpec{UDH: fmt.Sprintf("0B05040B8423F0000342%02X%02X", len(parts), i+1), Data: hex.EncodeToString(c)})
+	}
+	p := encode(t, specs...)
+	ch := serve(t, mm.Config{}, nil)
+	time.Sleep(200 * time.Millisecond)
+	// Out of order: 3, 1, then (after a pause) 2.
+	for _, i := range []int{2, 0} {
+		if _, err := rig.Fake.Deliver(p[i]); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	select {
+	case got := <-ch:
+		t.Fatalf("got a push (%d body bytes) before the last segment arrived", len(got.Body))
+	case <-time.After(300 * time.Millisecond):
+	}
+	if _, err := rig.Fake.Deliver(p[1]); err != nil {
+		t.Fatal(err)
+	}
+	checkNotification(t, receive(t, ch), pkg0V12)
+	c := dial(t)
+	waitFor(t, "the SMS object to be deleted", func() bool { return len(list(t, c)) == 0 })
+	waitFor(t, "every segment's SIM slot to be freed", func() bool { return len(rig.Fake.Stored()) == 0 })
+}
+
+// TestModemManagerAppearsLater: Serve starts on a bus without ModemManager,
+// waits (no error, no polling: the backoff is an hour), picks the daemon up
+// through NameOwnerChanged / InterfacesAdded, and again after a restart.
+func TestModemManagerAppearsLater(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	bus, err := dbusmockrun.StartBus(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bus.Stop()
+	conn, err := mmtest.Dial(bus.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch := make(chan wappush.Push, 4)
+	sctx, scancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- mm.New(conn, mm.Config{MinBackoff: time.Hour, MaxBackoff: time.Hour}).Serve(sctx, func(_ context.Context, p wappush.Push) error {
+			ch <- p
+			return nil
+		})
+	}()
+	defer func() {
+		scancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("Serve returned %v, want context.Canceled", err)
+		}
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("Serve returned %v while ModemManager is absent, want it to wait", err)
+	case <-time.After(500 * time.Millisecond):
+	}
+	pdu := encode(t, modemtest.PDUSpec{UDH: portUDH, Data: wspHead + pkg0V12})[0]
+	for round := range 2 {
+		m, err := mmtest.StartOn(ctx, t.TempDir(), bus.Addr)
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if _, err := m.Fake.Deliver(pdu); err != nil {
+			m.Stop()
+			t.Fatal(err)
+		}
+		select {
+		case p := <-ch:
+			checkNotification(t, p, pkg0V12)
+		case <-time.After(wait):
+			t.Errorf("round %d: no push delivered; log tail:\n%s", round, m.LogTail(3000))
+		}
+		if err := m.Stop(); err != nil {
+			t.Errorf("round %d: stop: %v", round, err)
+		}
 	}
 }
