@@ -45,6 +45,7 @@ type Fake struct {
 	sms  map[int]string // index → PDU hex (SMSC + TPDU)
 	read map[int]bool
 	cmds []string
+	cops int // +COPS format set by +COPS=3,<format>: 0 long alphanumeric, 2 numeric
 }
 
 // NewFake listens on dir/modem.sock (or a shorter temporary path when that
@@ -227,9 +228,17 @@ func (f *Fake) extended(cmd string) (lines []string, ok bool) {
 		return []string{cmd[:len(cmd)-2] + ": (0-2)"}, true
 	case strings.HasPrefix(u, "+CREG=") || strings.HasPrefix(u, "+CGREG=") || strings.HasPrefix(u, "+CEREG="):
 		return nil, true
+	case u == "+COPS=0" || u == "+COPS":
+		return nil, true
+	case u == "+COPS=?":
+		return []string{`+COPS: (2,"` + OperatorName + `","Fake","` + OperatorCode + `",7),,(0-4),(0-2)`}, true
 	case strings.HasPrefix(u, "+COPS=3,"):
+		f.cops, _ = strconv.Atoi(u[len("+COPS=3,"):])
 		return nil, true
 	case u == "+COPS?":
+		if f.cops == 0 {
+			return []string{`+COPS: 0,0,"` + OperatorName + `",7`}, true
+		}
 		return []string{`+COPS: 0,2,"` + OperatorCode + `",7`}, true
 	case u == "+CSCA?":
 		return []string{`+CSCA: "+491710760000",145`}, true

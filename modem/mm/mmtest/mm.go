@@ -25,7 +25,7 @@ const (
 	ifaceTest    = "org.freedesktop.ModemManager1.Test"
 	ifaceModem   = "org.freedesktop.ModemManager1.Modem"
 	ifaceObjMgr  = "org.freedesktop.DBus.ObjectManager"
-	modemEnabled = 6 // MM_MODEM_STATE_ENABLED
+	modemRegistered = 8 // MM_MODEM_STATE_REGISTERED
 )
 
 // MM is a real ModemManager in test mode on a private bus, with one Fake
@@ -177,13 +177,13 @@ func (m *MM) enable(ctx context.Context) error {
 	if err := o.CallWithContext(ctx, ifaceModem+".Enable", 0, true).Err; err != nil {
 		return fmt.Errorf("mmtest: Modem.Enable: %w; log tail:\n%s", err, m.LogTail(4000))
 	}
-	return m.poll(ctx, "the modem to be enabled", func() (bool, error) {
+	return m.poll(ctx, "the modem to be enabled and registered", func() (bool, error) {
 		v, err := o.GetProperty(ifaceModem + ".State")
 		if err != nil {
 			return false, err
 		}
 		st, _ := v.Value().(int32)
-		return st >= modemEnabled, fmt.Errorf("state %d", st)
+		return st >= modemRegistered, fmt.Errorf("state %d", st)
 	})
 }
 
