@@ -20,11 +20,11 @@ const Binary = "/usr/sbin/ModemManager"
 
 // D-Bus names used by the harness.
 const (
-	Service      = "org.freedesktop.ModemManager1"
-	ManagerPath  = dbus.ObjectPath("/org/freedesktop/ModemManager1")
-	ifaceTest    = "org.freedesktop.ModemManager1.Test"
-	ifaceModem   = "org.freedesktop.ModemManager1.Modem"
-	ifaceObjMgr  = "org.freedesktop.DBus.ObjectManager"
+	Service         = "org.freedesktop.ModemManager1"
+	ManagerPath     = dbus.ObjectPath("/org/freedesktop/ModemManager1")
+	ifaceTest       = "org.freedesktop.ModemManager1.Test"
+	ifaceModem      = "org.freedesktop.ModemManager1.Modem"
+	ifaceObjMgr     = "org.freedesktop.DBus.ObjectManager"
 	modemRegistered = 8 // MM_MODEM_STATE_REGISTERED
 )
 
