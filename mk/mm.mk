@@ -1,5 +1,5 @@
-# modem/mm (WAP pushes through ModemManager's D-Bus API) and its test
-# harness modem/mm/mmtest. Included by the Makefile.
+# modem/mm (WAP pushes through ModemManager's D-Bus API), its test harness
+# modem/mm/mmtest and csp/modemstatus (./Vendor/omadm/Modem from ModemManager). Included by the Makefile.
 #
 # The tests start a private dbus-daemon, the REAL ModemManager in test mode
 # (--test-session --test-no-udev --test-no-suspend-resume --test-enable) and
@@ -8,7 +8,7 @@
 DEB_PKGS += modemmanager python3-gammu dbus
 
 .PHONY: test-mm
-test-mm: ## tests of modem/mm against a real ModemManager in test mode
-	$(GO) test -count=1 ./modem/mm/...
+test-mm: ## tests of modem/mm and csp/modemstatus against a real ModemManager in test mode
+	$(GO) test -count=1 ./modem/mm/... ./csp/modemstatus/...
 
 test-extra: test-mm

@@ -49,6 +49,9 @@ var DefaultContentTypes = []string{
 var (
 	// ErrNotOurs: the SMS data is not a WSP push with an accepted content type.
 	ErrNotOurs = errors.New("mm: SMS is not a WAP push for the agent")
+	// ErrConnClosed: the D-Bus connection given to New was closed; Serve
+	// cannot continue (the caller must reconnect and call New again).
+	ErrConnClosed = errors.New("mm: D-Bus connection closed")
 	// ErrBusy: Serve is already running on this Source.
 	ErrBusy = errors.New("mm: Serve already active")
 )
@@ -162,7 +165,8 @@ func ParseTimestamp(s string) time.Time {
 // a modem is added, it lists the stored messages of every modem so that a
 // push received while the agent was down is not lost; in between it reacts
 // to Messaging.Added and to Sms State changes (a multipart message becoming
-// complete). A push is deleted from ModemManager only after h returned nil;
+// complete). If the D-Bus connection closes, Serve returns an error
+// wrapping ErrConnClosed. A push is deleted from ModemManager only after h returned nil;
 // messages that are not ours are never deleted. While ModemManager is
 // absent Serve waits for its bus name. Only one Serve may run per Source.
 func (s *Source) Serve(ctx context.Context, h Handler) error {
@@ -203,6 +207,8 @@ func (s *Source) Serve(ctx context.Context, h Handler) error {
 		}
 		var wait time.Duration
 		switch {
+		case err != nil && !s.conn.Connected():
+			return fmt.Errorf("%w: %w", ErrConnClosed, err)
 		case err != nil:
 			s.log.Warn("mm: ModemManager unavailable; waiting", "err", err)
 			wait = backoff
@@ -226,6 +232,8 @@ func (s *Source) Serve(ctx context.Context, h Handler) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-s.conn.Context().Done():
+			return ErrConnClosed
 		case <-kick:
 		case <-tc:
 		}
@@ -242,8 +250,11 @@ func watch(ctx context.Context, sigs <-chan *dbus.Signal, kick chan<- struct{}) 
 		select {
 		case <-ctx.Done():
 			return
-		case sig := <-sigs:
-			if !relevant(sig) {
+		case sig, ok := <-sigs:
+			if !ok {
+				return // the connection closed; Serve sees it at its next call
+			}
+			if sig == nil || !relevant(sig) {
 				continue
 			}
 			select {

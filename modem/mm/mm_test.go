@@ -387,3 +387,24 @@ func TestModemManagerAppearsLater(t *testing.T) {
 		}
 	}
 }
+
+func TestConnectionClosed(t *testing.T) {
+	c, err := mmtest.Dial(rig.Bus.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- mm.New(c, mm.Config{}).Serve(context.Background(), func(context.Context, wappush.Push) error { return nil })
+	}()
+	time.Sleep(300 * time.Millisecond)
+	c.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, mm.ErrConnClosed) {
+			t.Errorf("got %v, want ErrConnClosed", err)
+		}
+	case <-time.After(wait):
+		t.Fatal("Serve did not return after the connection closed")
+	}
+}
