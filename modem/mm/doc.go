@@ -34,6 +34,23 @@
 // message is ours when its Data decodes as a WSP Push/ConfirmedPush whose
 // content type is in Config.ContentTypes.
 //
+// Observed with the real ModemManager 1.20.4 (tests in this package, fake
+// AT modem, see mmtest):
+//   - +CMTI → AT+CMGR → an Sms object with Data = the WSP bytes, UDH
+//     stripped; Timestamp like "2026-11-21T10:00:00Z".
+//   - A concatenated 8-bit push (IEI 0x00 plus the port IE) is reassembled:
+//     the object appears at the first segment with State 2 (receiving) and
+//     empty Data, and turns to State 3 with the whole WSP PDU in Data when
+//     the last segment arrives (out of order works); Delete frees every
+//     segment's storage slot. A push whose segments never all arrive stays
+//     "receiving" in ModemManager; it is never delivered nor deleted here.
+//   - Messaging.Delete issues AT+CMGD for the stored parts.
+//   - +CMTI lines arriving together (one read, or a few ms apart) are not
+//     all processed: three in one burst gave one Sms object, 5 ms apart two,
+//     50 ms apart three. A missed message stays in the SIM storage and
+//     ModemManager lists it again only when it re-reads the storage (the
+//     next modem enable); the Source cannot see it before.
+//
 // Invariants:
 //   - A push is deleted (Messaging.Delete) only after the Handler returned
 //     nil; a refused push stays in ModemManager and is offered again after
