@@ -63,6 +63,14 @@ type Device struct {
 // Modem is the [modem] table: the AT port that receives WAP pushes.
 type Modem struct {
 	Enabled bool `toml:"enabled"`
+	// Backend is "serial" (the agent owns the AT port: Device, Baud) or
+	// "modemmanager" (ModemManager owns the modem; pushes are read from its
+	// Messaging D-Bus API on [dbus] bus, and Device and Baud are unused).
+	Backend string `toml:"backend"`
+	// MMEnableModem lets the agent enable a modem ModemManager keeps
+	// disabled (no SMS arrive on a disabled modem). Off: NetworkManager or
+	// the system enables it.
+	MMEnableModem bool `toml:"modemmanager_enable_modem"`
 	// Device is the tty, preferably a stable /dev/serial/by-id/ path.
 	Device string `toml:"device"`
 	Baud   int    `toml:"baud"`
@@ -225,6 +233,7 @@ func Default() Config {
 			DevType:   "gateway",
 		},
 		Modem: Modem{
+			Backend:     "serial",
 			Baud:        115200,
 			Coexistence: true,
 		},

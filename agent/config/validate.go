@@ -39,7 +39,8 @@ func (c Config) Validate() error {
 	}
 
 	m := c.Modem
-	if m.Enabled {
+	v.oneOf("modem.backend", m.Backend, "serial", "modemmanager")
+	if m.Enabled && m.Backend == "serial" {
 		if m.Device == "" {
 			v.badNear("modem.device", "modem.enabled", "must be set when modem.enabled is true (e.g. /dev/serial/by-id/usb-...-if02-port0)")
 		} else {
@@ -117,6 +118,9 @@ func (c Config) Validate() error {
 	v.oneOf("bootstrap.smartcard", bs.Smartcard, "none", "modem", "pcsc")
 	if bs.Smartcard == "modem" && !m.Enabled {
 		v.badNear("bootstrap.smartcard", "modem.enabled", `"modem" needs modem.enabled = true`)
+	}
+	if bs.Smartcard == "modem" && m.Backend == "modemmanager" {
+		v.badNear("bootstrap.smartcard", "modem.backend", `"modem" needs the AT port (modem.backend = "serial"); with ModemManager use "pcsc" or a factory file`)
 	}
 
 	f := c.FUMO

@@ -16,6 +16,7 @@ import (
 	"github.com/omadm-agent/omadm-agent/agent/notification"
 	"github.com/omadm-agent/omadm-agent/agent/syncml"
 	"github.com/omadm-agent/omadm-agent/csp/dbusmockrun"
+	"github.com/omadm-agent/omadm-agent/modem/mm/mmtest"
 	"github.com/omadm-agent/omadm-agent/modem/modemtest"
 )
 
@@ -63,6 +64,7 @@ type world struct {
 	srv      *dmtest.Server
 	acct     rig.Account
 	fake     *modemtest.Fake
+	mm       *mmtest.MM
 	agent    *rig.Agent
 	env      []string
 	cfgPath  string
@@ -86,6 +88,11 @@ type worldOpts struct {
 	// beforeAgent runs once the bus and its stand-ins are up, before the
 	// agent starts (more D-Bus services for one test).
 	beforeAgent func(w *world)
+	// modemManager: the real ModemManager (test mode, fake AT modem on a
+	// unix socket) owns the modem on the agent's bus, and the agent reads
+	// pushes through it ([modem] backend = "modemmanager"); w.mm is set
+	// and w.fake is nil.
+	modemManager bool
 }
 
 // startWith is start with opts.
@@ -142,14 +149,26 @@ func startWith(t *testing.T, name, scenario string, opts worldOpts, tweaks ...fu
 		t.Fatalf("bootstrap output %q does not report the account", out)
 	}
 
-	w.fake, err = modemtest.New(short)
-	if err != nil {
-		t.Fatalf("fake modem: %v", err)
+	c := rig.AgentConfig{StateDir: w.stateDir, CAFile: ca, DevID: w.acct.DevID, Extra: opts.extraConfig}
+	if opts.modemManager {
+		mctx, mcancel := context.WithTimeout(context.Background(), 60*time.Second)
+		w.mm, err = mmtest.StartOn(mctx, short, w.peers.Bus.Addr)
+		mcancel()
+		if err != nil {
+			t.Fatalf("ModemManager: %v", err)
+		}
+		t.Cleanup(func() { w.mm.Stop() })
+		c.ModemManager = true
+	} else {
+		w.fake, err = modemtest.New(short)
+		if err != nil {
+			t.Fatalf("fake modem: %v", err)
+		}
+		t.Cleanup(w.fake.Close)
+		c.ModemDevice = w.fake.Path
 	}
-	t.Cleanup(w.fake.Close)
 
 	w.cfgPath = filepath.Join(w.dir, "agent.toml")
-	c := rig.AgentConfig{StateDir: w.stateDir, ModemDevice: w.fake.Path, CAFile: ca, DevID: w.acct.DevID, Extra: opts.extraConfig}
 	if err := c.WriteConfig(w.cfgPath); err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +194,9 @@ func startWith(t *testing.T, name, scenario string, opts worldOpts, tweaks ...fu
 	if err := rig.WaitName(ctx, w.peers.Bus.Addr, rig.AgentBusName); err != nil {
 		t.Fatalf("agent not on the bus: %v", err)
 	}
-	w.waitModemReady(1)
+	if !opts.modemManager {
+		w.waitModemReady(1)
+	}
 	return w
 }
 

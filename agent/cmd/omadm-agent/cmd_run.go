@@ -34,9 +34,11 @@ import (
 	"github.com/omadm-agent/omadm-agent/csp/dmacc"
 	"github.com/omadm-agent/omadm-agent/csp/fumo"
 	"github.com/omadm-agent/omadm-agent/csp/hostname"
+	"github.com/omadm-agent/omadm-agent/csp/modemstatus"
 	"github.com/omadm-agent/omadm-agent/csp/system"
 	"github.com/omadm-agent/omadm-agent/csp/timedate"
 	"github.com/omadm-agent/omadm-agent/modem"
+	"github.com/omadm-agent/omadm-agent/modem/mm"
 	"github.com/omadm-agent/omadm-agent/modem/wappush"
 	"github.com/omadm-agent/omadm-agent/tree"
 )
@@ -142,7 +144,14 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 		modemState atomic.Value
 	)
 	modemState.Store("disabled")
-	if cfg.Modem.Enabled {
+	// With [modem] backend = "modemmanager" ModemManager owns the modem:
+	// pushes come from its Messaging API once the D-Bus connection is up.
+	useMM := cfg.Modem.Enabled && cfg.Modem.Backend == "modemmanager"
+	var mmSrc atomic.Pointer[mm.Source]
+	if useMM {
+		modemState.Store("modemmanager: starting")
+	}
+	if cfg.Modem.Enabled && !useMM {
 		mcfg := modem.Config{Device: cfg.Modem.Device, Baud: cfg.Modem.Baud, Logger: log.With("component", "modem")}
 		if _, err := os.Stat(cfg.Modem.Device); err != nil {
 			modemState.Store("absent")
@@ -169,7 +178,7 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 	}
 	modemStateFn := func() string {
 		s := modemState.Load().(string)
-		if cfg.Modem.Enabled && s == "ready" {
+		if cfg.Modem.Enabled && !useMM && s == "ready" {
 			if _, err := os.Stat(cfg.Modem.Device); err != nil {
 				return "absent"
 			}
@@ -181,6 +190,14 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 	dopts := device.Options{StateDir: stateDir, Device: cfg.Device, Version: version}
 	if mdm != nil {
 		dopts.IMEI = (&imeiCache{get: mdm.IMEI, ttl: 10 * time.Minute}).IMEI
+	}
+	if useMM {
+		dopts.IMEI = (&imeiCache{get: func(ctx context.Context) (string, error) {
+			if src := mmSrc.Load(); src != nil {
+				return src.IMEI(ctx)
+			}
+			return "", errors.New("no ModemManager connection")
+		}, ttl: 10 * time.Minute}).IMEI
 	}
 	t, err := device.OpenTree(ctx, dopts)
 	if err != nil {
@@ -237,6 +254,12 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 				defer cancel()
 				sp.Close(cctx)
 			}()
+		}
+		if useMM {
+			mmSrc.Store(mm.New(conn, mm.Config{Logger: log.With("component", "modem"), EnableModem: cfg.Modem.MMEnableModem}))
+			if err := modemstatus.Mount(t, conn); err != nil {
+				log.Warn("./Vendor modem status object not mounted", "err", err)
+			}
 		}
 		if cfg.FUMO.Enabled {
 			fp, err := mountFUMO(t, conn, cfg, stateDir, report, log)
@@ -375,6 +398,21 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 				log.Error("modem stopped", "err", err)
 			}
 		})
+	}
+	if src := mmSrc.Load(); src != nil {
+		wg.Go(func() {
+			err := src.Serve(wctx, func(ctx context.Context, p wappush.Push) error {
+				modemState.Store("modemmanager: ready")
+				return a.HandlePush(ctx, p)
+			})
+			if err != nil && wctx.Err() == nil {
+				modemState.Store("modemmanager: error: " + err.Error())
+				log.Error("ModemManager push source stopped", "err", err)
+			}
+		})
+	} else if useMM {
+		modemState.Store("modemmanager: no D-Bus connection")
+		log.Error("[modem] backend = \"modemmanager\" needs the D-Bus connection; no pushes will be received")
 	}
 	if wd > 0 {
 		wg.Go(func() { notify.Watchdog(wctx, wd, a.Liveness) })

@@ -38,8 +38,8 @@ var onlyImportedBy = []struct {
 	allowed []string
 	why     string
 }{
-	{"github.com/godbus/dbus/v5", []string{"csp/...", "agent/dbusapi", "agent/dbusapi/..."},
-		"D-Bus stays in the control API, the D-Bus-backed CSPs and their test support (csp/dbusmockrun, csp/internal/dbustest)"},
+	{"github.com/godbus/dbus/v5", []string{"csp/...", "agent/dbusapi", "agent/dbusapi/...", "modem/mm", "modem/mm/..."},
+		"D-Bus stays in the control API, the D-Bus-backed CSPs and their test support (csp/dbusmockrun, csp/internal/dbustest), and the ModemManager push source (modem/mm, modem/mm/mmtest)"},
 	{"github.com/fsnotify/fsnotify", []string{"agent", "modem"},
 		"agent (Watch: the configuration and its conf.d drop-ins) and modem (the serial device reappearing after a USB reset) need file events; §3.2's 'cmd only' predates both"},
 	{"github.com/coreos/go-systemd/v22", []string{"agent/sdnotify"},

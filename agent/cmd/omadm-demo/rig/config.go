@@ -17,6 +17,9 @@ type AgentConfig struct {
 	LogLevel    string // default "debug"
 	Encoding    string // "wbxml" (default) or "xml"
 	DevID       string
+	// ModemManager: the modem is ModemManager's ([modem] backend =
+	// "modemmanager"); ModemDevice is then unused.
+	ModemManager bool
 	// Extra is appended verbatim (more tables or keys for a test).
 	Extra string
 }
@@ -36,7 +39,10 @@ func (c AgentConfig) TOML() []byte {
 	b.WriteString("# written by omadm-demo/rig for one end-to-end run\n")
 	fmt.Fprintf(&b, "[agent]\nlog_level = %s\nstate_dir = %s\nsession_deadline = \"45s\"\n\n", q(lvl), q(c.StateDir))
 	fmt.Fprintf(&b, "[device]\ndev_id = %s\nmanufacturer = \"omadm-agent project\"\nmodel = \"demo-gateway\"\nfw_version = \"demo-1.0\"\n\n", q(c.DevID))
-	if c.ModemDevice != "" {
+	switch {
+	case c.ModemManager:
+		b.WriteString("[modem]\nenabled = true\nbackend = \"modemmanager\"\n\n")
+	case c.ModemDevice != "":
 		fmt.Fprintf(&b, "[modem]\nenabled = true\ndevice = %s\n\n", q(c.ModemDevice))
 	}
 	fmt.Fprintf(&b, "[transport]\nencoding = %s\nca_file = %s\nconnect_timeout = \"5s\"\nrequest_timeout = \"20s\"\ninitial_backoff = \"1s\"\nmax_backoff = \"2s\"\nconn_retry_freq = 1\n\n", q(enc), q(c.CAFile))
