@@ -21,6 +21,7 @@ import (
 type Encoder struct {
 	w        io.Writer
 	doc      Doc
+	t        *tables // doc's
 	version  byte
 	buf      []byte // body
 	out      []byte // whole document, after finish
@@ -51,8 +52,8 @@ type encElem struct {
 
 // NewEncoder returns an Encoder writing a WBXML 1.2 document of type doc to w.
 func NewEncoder(w io.Writer, doc Doc) *Encoder {
-	e := &Encoder{w: w, doc: doc, version: 0x02, maxDepth: MaxDepth}
-	if doc.t == nil {
+	e := &Encoder{w: w, doc: doc, t: doc.tab(), version: 0x02, maxDepth: MaxDepth}
+	if e.t == nil {
 		e.err = fmt.Errorf("wbxml: encoder: %w: zero Doc", ErrNotEncodable)
 	}
 	if doc.PublicID == 0 {
@@ -68,9 +69,9 @@ func NewEncoder(w io.Writer, doc Doc) *Encoder {
 // allocates.
 func (e *Encoder) Reset(w io.Writer) {
 	old := *e
-	*e = Encoder{w: w, doc: old.doc, version: old.version, maxDepth: old.maxDepth,
+	*e = Encoder{w: w, doc: old.doc, t: old.t, version: old.version, maxDepth: old.maxDepth,
 		buf: old.buf[:0], stack: old.stack[:0], text: old.text[:0], strtbl: old.strtbl[:0], tags: old.tags}
-	if e.doc.t == nil {
+	if e.t == nil {
 		e.err = fmt.Errorf("wbxml: encoder: %w: zero Doc", ErrNotEncodable)
 	}
 	if e.doc.PublicID == 0 {
@@ -327,7 +328,7 @@ func (e *Encoder) flushText(beforeChild bool) {
 	}
 	e.markContent()
 	s := e.text
-	if e.doc.t.syncml && top.name.Local == "Type" && top.name.Space == NSMetInf {
+	if e.t.syncml && top.name.Local == "Type" && top.name.Space == NSMetInf {
 		for _, rw := range typeRewrites {
 			if string(s) == rw[0] || string(s) == rw[1] {
 				if string(s) == rw[0] {
@@ -384,7 +385,7 @@ func looksEmbedded(s []byte) bool {
 // command announced embedded TNDS/DevInf content (libwbxml's choice).
 func (e *Encoder) opaqueText() bool {
 	n := len(e.stack)
-	if !e.doc.t.syncml || n < 3 {
+	if !e.t.syncml || n < 3 {
 		return false
 	}
 	sp := e.doc.Space
@@ -441,7 +442,7 @@ func (e *Encoder) tagRef(name xml.Name) (tagRef, bool) {
 	if c.set && c.name.Local == l && c.name.Space == name.Space {
 		return c.ref, c.ok
 	}
-	ref, ok := e.doc.t.tagIdx[name]
+	ref, ok := e.t.tagIdx[name]
 	*c = tagCacheEntry{name: name, ref: ref, ok: ok, set: true}
 	return ref, ok
 }
@@ -463,7 +464,7 @@ func (e *Encoder) start(t xml.StartElement) error {
 		// A DM DDF element in SyncML Data becomes an embedded document, as
 		// libwbxml does for TNDS.
 		// Elsewhere DM DDF tags go inline on page 2 (the Reader expands only Data).
-		if e.doc.t.syncml && name.Space == NSDMDDF12 && top.name.Local == "Data" && top.name.Space == e.doc.Space {
+		if e.t.syncml && name.Space == NSDMDDF12 && top.name.Local == "Data" && top.name.Space == e.doc.Space {
 			sub := NewEncoder(nil, DMDDF12)
 			sub.version = e.version
 			sub.maxDepth = e.maxDepth - len(e.stack)
@@ -476,10 +477,10 @@ func (e *Encoder) start(t xml.StartElement) error {
 		}
 	}
 	ref, ok := e.tagRef(name)
-	if !ok && e.doc.t.syncml && name.Space == e.doc.Space {
+	if !ok && e.t.syncml && name.Space == e.doc.Space {
 		// A MetInf element written without its namespace (libwbxml accepts it too).
 		mi := xml.Name{Space: NSMetInf, Local: name.Local}
-		if ref, ok = e.doc.t.tagIdx[mi]; ok {
+		if ref, ok = e.t.tagIdx[mi]; ok {
 			name = mi
 		}
 	}
@@ -487,7 +488,7 @@ func (e *Encoder) start(t xml.StartElement) error {
 	if !ok {
 		// No token: a LITERAL tag naming the element in the string table, on
 		// a code page of the element's namespace.
-		p, known := e.doc.t.spacePage[name.Space]
+		p, known := e.t.spacePage[name.Space]
 		if !known {
 			return e.failf("%w: element <%s xmlns=%q> in %s", ErrNotEncodable, name.Local, name.Space, e.doc.Name)
 		}
@@ -534,7 +535,7 @@ func (e *Encoder) switchAttrPage(p byte) {
 // prefix; code page 0 preferred), then the rest of the value as a whole
 // value token when one matches, else as an inline string.
 func (e *Encoder) attr(a xml.Attr) error {
-	t := e.doc.t
+	t := e.t
 	if t.astart == nil {
 		return e.failf("%w: attribute %s on <%s> (%s has no attributes)", ErrNotEncodable, a.Name.Local, e.doc.Name, e.doc.Name)
 	}

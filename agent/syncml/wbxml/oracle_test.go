@@ -54,8 +54,8 @@ func expectedView(c []string) []string {
 		for _, sp := range []string{NSSyncML12, NSSyncML11, NSSyncML10} {
 			if rest, ok := strings.CutPrefix(s, "S {"+sp+"}"); ok {
 				local, _, _ := strings.Cut(rest, " ")
-				if _, inSyncML := SyncML12.t.tagIdx[xml.Name{Space: NSSyncML12, Local: local}]; !inSyncML {
-					if _, mi := SyncML12.t.tagIdx[xml.Name{Space: NSMetInf, Local: local}]; mi {
+				if _, inSyncML := SyncML12.tab().tagIdx[xml.Name{Space: NSSyncML12, Local: local}]; !inSyncML {
+					if _, mi := SyncML12.tab().tagIdx[xml.Name{Space: NSMetInf, Local: local}]; mi {
 						s = "S {" + NSMetInf + "}" + rest
 					}
 				}

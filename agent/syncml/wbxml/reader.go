@@ -105,7 +105,7 @@ func NewReader(data []byte) (*Reader, error) {
 // NewReaderDoc is NewReader with the document type forced (like wbxml2xml -l),
 // whatever public id the header carries.
 func NewReaderDoc(data []byte, doc Doc) (*Reader, error) {
-	if doc.t == nil {
+	if doc.tf == nil {
 		return nil, &DecodeError{Field: "doc", Err: ErrPublicID}
 	}
 	r := &Reader{data: data, maxDepth: MaxDepth}
@@ -224,7 +224,7 @@ func (r *Reader) header(force *Doc) error {
 		}
 		r.doc = d
 	}
-	r.t = r.doc.t
+	r.t = r.doc.tab()
 	return nil
 }
 

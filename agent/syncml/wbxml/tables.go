@@ -3,6 +3,7 @@ package wbxml
 import (
 	"encoding/xml"
 	"strings"
+	"sync"
 )
 
 // Namespaces of the code pages this package knows.
@@ -284,7 +285,25 @@ type Doc struct {
 	FPI      string // formal public identifier
 	Root     string // local name of the root element
 	Space    string // namespace of the root element ("" for none)
-	t        *tables
+	// tf holds the token tables, built on first use: a daemon that never
+	// meets a WBXML document does not keep them (about 200 KB of maps).
+	// A pointer, so Docs stay comparable.
+	tf *lazyTables
+}
+
+// lazyTables builds tables once, on first use.
+type lazyTables struct {
+	get func() *tables
+}
+
+func lazy(build func() *tables) *lazyTables { return &lazyTables{get: sync.OnceValue(build)} }
+
+// tab returns d's tables; nil for a zero Doc.
+func (d Doc) tab() *tables {
+	if d.tf == nil {
+		return nil
+	}
+	return d.tf.get()
 }
 
 type pageDef struct {
@@ -373,13 +392,16 @@ func (t *tables) addAttrs(starts, values string) {
 }
 
 func syncMLDoc(name string, id uint32, fpi, space string) Doc {
-	t := buildTables([]pageDef{
-		{0, space, syncMLPage0},
-		{1, NSMetInf, metInfPage1},
-		{2, NSDMDDF12, dmDDFPage2},
+	tf := lazy(func() *tables {
+		t := buildTables([]pageDef{
+			{0, space, syncMLPage0},
+			{1, NSMetInf, metInfPage1},
+			{2, NSDMDDF12, dmDDFPage2},
+		})
+		t.syncml = true
+		return t
 	})
-	t.syncml = true
-	return Doc{Name: name, PublicID: id, FPI: fpi, Root: "SyncML", Space: space, t: t}
+	return Doc{Name: name, PublicID: id, FPI: fpi, Root: "SyncML", Space: space, tf: tf}
 }
 
 // The document types this package knows.
@@ -390,16 +412,19 @@ var (
 	// DMDDF12 is the OMA DM DDF 1.2 / TNDS document. It has no numeric public
 	// id and uses its tags on code page 2, as libwbxml does.
 	DMDDF12 = Doc{Name: "DM DDF 1.2", FPI: "-//OMA//DTD-DM-DDF 1.2//EN", Root: "MgmtTree", Space: NSDMDDF12,
-		t: buildTables([]pageDef{{2, NSDMDDF12, dmDDFPage2}})}
+		tf: lazy(func() *tables { return buildTables([]pageDef{{2, NSDMDDF12, dmDDFPage2}}) })}
 	// ProvDoc10 is the WAP/OMA client provisioning document (no namespace).
 	ProvDoc10 = provDoc()
 )
 
 func provDoc() Doc {
-	t := buildTables([]pageDef{{0, "", provPage0}, {1, "", provPage1}})
-	t.addAttrs(provAttrStarts, provAttrValues)
+	tf := lazy(func() *tables {
+		t := buildTables([]pageDef{{0, "", provPage0}, {1, "", provPage1}})
+		t.addAttrs(provAttrStarts, provAttrValues)
+		return t
+	})
 	return Doc{Name: "WAP Provisioning 1.0", PublicID: PublicIDProv10, FPI: "-//WAPFORUM//DTD PROV 1.0//EN",
-		Root: "wap-provisioningdoc", t: t}
+		Root: "wap-provisioningdoc", tf: tf}
 }
 
 // Docs lists every known document type, in lookup order.
@@ -439,9 +464,10 @@ func docByRoot(n xml.Name) (Doc, bool) {
 // ok is false for an element without a token (the Encoder writes those as
 // LITERAL tags).
 func (d Doc) Tag(name xml.Name) (page, token byte, ok bool) {
-	if d.t == nil {
+	t := d.tab()
+	if t == nil {
 		return 0, 0, false
 	}
-	ref, ok := d.t.tagIdx[name]
+	ref, ok := t.tagIdx[name]
 	return ref.page, ref.tok, ok
 }

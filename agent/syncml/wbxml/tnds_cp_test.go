@@ -59,14 +59,14 @@ func TestOracleCPTables(t *testing.T) {
 	var b strings.Builder
 	b.WriteString(`<wap-provisioningdoc version="1.0"><characteristic type="X">`)
 	seen := map[string]bool{}
-	for _, s := range ProvDoc10.t.starts {
+	for _, s := range ProvDoc10.tab().starts {
 		if s.prefix == "" || seen[s.name+"="+s.prefix] {
 			continue
 		}
 		seen[s.name+"="+s.prefix] = true
 		fmt.Fprintf(&b, `<parm %s="%s"/>`, s.name, s.prefix)
 	}
-	for _, v := range ProvDoc10.t.values {
+	for _, v := range ProvDoc10.tab().values {
 		// libwbxml's table spells 0xB5/0xB6 "TRETRA-SDS"/"TRETRA-PACKET"; the
 		// ProvCont spec says TETRA-SDS and TETRA-PACKET. Our Reader decodes
 		// libwbxml's output of these anyway (it writes them as strings).
@@ -99,7 +99,7 @@ func TestOracleCPTables(t *testing.T) {
 	// Every token we define is used by libwbxml for the same text: compare
 	// the token bytes one attribute at a time.
 	seen = map[string]bool{}
-	for _, s := range ProvDoc10.t.starts {
+	for _, s := range ProvDoc10.tab().starts {
 		// Tokens defined on both pages: page 0 (listed first) is the one used.
 		if s.prefix == "" || seen[s.name+"="+s.prefix] {
 			continue
