@@ -16,7 +16,7 @@
 // DDF (OMA-TS-DM_TND-V1_2 §7; `omadm-agent ddf` prints it from Describe):
 //
 //	./Vendor/omadm/System     node  Get        One         Type urn:omadm-agent:mo:system:1.0
-//	    Reboot                null  Get, Exec  One         reboot after Config.RebootDelay (202)
+//	    Reboot                null  Get, Exec  One         reboot when the session ends (SessionEnded) or after Config.RebootDelay (202)
 //	    PowerOff              null  Get, Exec  One         only with Config.PowerOff (202)
 //	    BootID                chr   Get        One         /proc/sys/kernel/random/boot_id
 //	    Uptime                int   Get        One         seconds since boot

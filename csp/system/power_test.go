@@ -428,3 +428,30 @@ func TestHungPeers(t *testing.T) {
 		t.Errorf("marker written: %+v", m)
 	}
 }
+
+// TestSessionEndedExpedites: with a long RebootDelay, SessionEnded makes the
+// scheduled reboot happen SessionEndGrace later; without a scheduled
+// operation it does nothing.
+func TestSessionEndedExpedites(t *testing.T) {
+	e := newEnv(t)
+	cfg := e.config()
+	cfg.RebootDelay = time.Hour
+	tr, p := e.mount(t, cfg)
+	p.SessionEnded() // nothing scheduled: no effect
+	if err := exec(tr, "Reboot", "corr-s"); !errors.Is(err, tree.ErrAsync) {
+		t.Fatalf("Exec Reboot: %v", err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if c := dbustest.Calls(t, e.logind, "Reboot"); len(c) != 0 {
+		t.Fatalf("Reboot called before the session ended: %+v", c)
+	}
+	start := time.Now()
+	p.SessionEnded()
+	c := waitCalls(t, e.logind, "Reboot", 1, 10*time.Second)
+	if since := time.Since(start); since < system.SessionEndGrace-100*time.Millisecond {
+		t.Errorf("Reboot %v after SessionEnded, want ≥ %v", since, system.SessionEndGrace)
+	}
+	if len(c) != 1 || c[0].Args[0] != false {
+		t.Errorf("Reboot calls: got %+v, want one (false)", c)
+	}
+}

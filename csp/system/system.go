@@ -131,6 +131,7 @@ type Provider struct {
 	b     bus
 	units []string
 	kick  chan struct{}
+	now   chan struct{} // SessionEnded: fire a scheduled power operation now
 
 	ctx    context.Context // cancelled by Close; parent of the goroutines' work
 	cancel context.CancelFunc
@@ -190,7 +191,7 @@ func New(conn *dbus.Conn, cfg Config) (*Provider, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	p := &Provider{cfg: cfg, b: bus{conn: conn, timeout: cfg.CallTimeout}, units: units, kick: make(chan struct{}, 1)}
+	p := &Provider{cfg: cfg, b: bus{conn: conn, timeout: cfg.CallTimeout}, units: units, kick: make(chan struct{}, 1), now: make(chan struct{}, 1)}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	if err := p.recover(); err != nil {
 		p.cancel()
@@ -505,20 +506,54 @@ func (p *Provider) power(ctx context.Context, u tree.URI, op, correlator string)
 	p.m = &m
 	p.gen++
 	gen := p.gen
+	select { // a SessionEnded left over from an earlier operation
+	case <-p.now:
+	default:
+	}
 	p.wg.Add(1)
 	go p.fire(gen, op)
 	return tree.ErrAsync
 }
 
-// fire waits RebootDelay, then asks logind. It owns nothing but its timer.
+// SessionEndGrace is how long a scheduled power operation still waits after
+// SessionEnded, so the last HTTP exchange of the session is really over.
+const SessionEndGrace = 2 * time.Second
+
+// SessionEnded tells the provider that a DM session ended: a Reboot or
+// PowerOff the server ordered then runs SessionEndGrace later instead of
+// waiting out RebootDelay (the delay is the fallback for a session that
+// never ends). It never blocks.
+func (p *Provider) SessionEnded() {
+	p.mu.Lock()
+	scheduled := p.m != nil && p.m.Phase == PhaseScheduled
+	p.mu.Unlock()
+	if scheduled {
+		select {
+		case p.now <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// fire waits RebootDelay (or SessionEndGrace after SessionEnded), then asks
+// logind. It owns nothing but its timers.
 func (p *Provider) fire(gen uint64, op string) {
 	defer p.wg.Done()
 	t := time.NewTimer(p.cfg.RebootDelay)
+	defer t.Stop()
 	select {
 	case <-p.ctx.Done():
-		t.Stop()
 		return
 	case <-t.C:
+	case <-p.now:
+		if p.cfg.RebootDelay > SessionEndGrace {
+			t.Reset(SessionEndGrace)
+			select {
+			case <-p.ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
 	}
 	err := p.b.power(p.ctx, op)
 	p.mu.Lock()

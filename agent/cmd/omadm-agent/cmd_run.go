@@ -295,6 +295,9 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 	obs := &observers{}
 	obs.add(statusObserver{notify})
 	obs.add(memoryObserver{})
+	if sysProv != nil {
+		obs.add(sessionEndObserver{sysProv.SessionEnded})
+	}
 	var heartbeat time.Duration
 	wd, err := sdnotify.WatchdogInterval()
 	if err != nil {
@@ -674,6 +677,17 @@ func (memoryObserver) SessionStarted(agent.Trigger) {}
 func (memoryObserver) SessionFinished(agent.Trigger, agent.Result, error) { debug.FreeOSMemory() }
 
 func (memoryObserver) StateChanged(agent.Snapshot) {}
+
+// sessionEndObserver tells the system provider that a session ended, so a
+// Reboot the server ordered in it runs now rather than after the fallback
+// delay ([system] reboot_delay).
+type sessionEndObserver struct{ ended func() }
+
+func (sessionEndObserver) SessionStarted(agent.Trigger) {}
+
+func (o sessionEndObserver) SessionFinished(agent.Trigger, agent.Result, error) { o.ended() }
+
+func (sessionEndObserver) StateChanged(agent.Snapshot) {}
 
 // cmdStatus shows the agent's state: from the running daemon over D-Bus
 // when it runs, otherwise read from the state directory.
