@@ -32,8 +32,9 @@
 // *csp.BusError wrapping csp.ErrServiceUnavailable, 500, at once; "no" or
 // "na" is 403), writes the marker StateFile in Config.StateDir (phase
 // "scheduled", 0600, written atomically) and answers tree.ErrAsync (202).
-// A provider goroutine then waits Config.RebootDelay, so that the session
-// can end and its statuses reach the server, and calls <Op>(false)
+// A provider goroutine then waits until SessionEndGrace after the agent
+// calls SessionEnded (the session that ordered it is over and its statuses
+// reached the server), or Config.RebootDelay at the latest, and calls <Op>(false)
 // (interactive=false: the agent runs privileged, no polkit prompt). When
 // logind accepts, the marker moves to "requested"; when it refuses, the
 // outcome (500, Mark critical) is reported at once. New/Mount read the
