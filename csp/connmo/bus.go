@@ -5,6 +5,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/omadm-agent/omadm-agent/csp/internal/dbuscall"
 	"github.com/omadm-agent/omadm-agent/tree"
 )
 
@@ -21,12 +22,9 @@ func New(conn *dbus.Conn, cfg Config) *Provider {
 // system bus connection (dbus.SystemBus, which honours
 // DBUS_SYSTEM_BUS_ADDRESS).
 func Mount(t *tree.Tree, conn *dbus.Conn, cfg Config) error {
-	if conn == nil {
-		c, err := dbus.SystemBus()
-		if err != nil {
-			return fmt.Errorf("connmo: connect to the system bus: %w", err)
-		}
-		conn = c
+	conn, err := dbuscall.OrSystemBus(conn)
+	if err != nil {
+		return fmt.Errorf("connmo: %w", err)
 	}
 	return t.Mount(Root, New(conn, cfg))
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/omadm-agent/omadm-agent/csp"
+	"github.com/omadm-agent/omadm-agent/csp/internal/dbuscall"
 	"github.com/omadm-agent/omadm-agent/tree"
 )
 
@@ -241,12 +242,9 @@ func New(conn *dbus.Conn, cfg Config) (*Provider, error) {
 // DBUS_SYSTEM_BUS_ADDRESS). Call Resume on the result once the agent can
 // take alerts, and Close at shutdown.
 func Mount(t *tree.Tree, conn *dbus.Conn, cfg Config) (*Provider, error) {
-	if conn == nil {
-		c, err := dbus.SystemBus()
-		if err != nil {
-			return nil, fmt.Errorf("fumo: connect to the system bus: %w", err)
-		}
-		conn = c
+	conn, err := dbuscall.OrSystemBus(conn)
+	if err != nil {
+		return nil, fmt.Errorf("fumo: %w", err)
 	}
 	p, err := New(conn, cfg)
 	if err != nil {

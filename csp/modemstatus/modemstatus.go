@@ -98,12 +98,9 @@ func New(conn *dbus.Conn, opts ...Option) *Provider {
 // Mount mounts New(conn, opts...) at Root of t. A nil conn means the shared
 // system bus connection (dbus.SystemBus).
 func Mount(t *tree.Tree, conn *dbus.Conn, opts ...Option) error {
-	if conn == nil {
-		c, err := dbus.SystemBus()
-		if err != nil {
-			return fmt.Errorf("modemstatus: connect to the system bus: %w", err)
-		}
-		conn = c
+	conn, err := dbuscall.OrSystemBus(conn)
+	if err != nil {
+		return fmt.Errorf("modemstatus: %w", err)
 	}
 	return t.Mount(Root, New(conn, opts...))
 }

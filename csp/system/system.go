@@ -14,6 +14,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/omadm-agent/omadm-agent/csp/internal/dbuscall"
 	"github.com/omadm-agent/omadm-agent/tree"
 )
 
@@ -204,12 +205,9 @@ func New(conn *dbus.Conn, cfg Config) (*Provider, error) {
 // system bus connection (dbus.SystemBus, which honours
 // DBUS_SYSTEM_BUS_ADDRESS).
 func Mount(t *tree.Tree, conn *dbus.Conn, cfg Config) (*Provider, error) {
-	if conn == nil {
-		c, err := dbus.SystemBus()
-		if err != nil {
-			return nil, fmt.Errorf("system: connect to the system bus: %w", err)
-		}
-		conn = c
+	conn, err := dbuscall.OrSystemBus(conn)
+	if err != nil {
+		return nil, fmt.Errorf("system: %w", err)
 	}
 	p, err := New(conn, cfg)
 	if err != nil {

@@ -159,3 +159,17 @@ func mapErr(ctx context.Context, service, member string, err error, setter bool)
 	}
 	return e
 }
+
+// OrSystemBus returns conn, or the shared system bus connection
+// (dbus.SystemBus, which honours DBUS_SYSTEM_BUS_ADDRESS) when conn is nil:
+// what the CSPs' Mount functions take as their default.
+func OrSystemBus(conn *dbus.Conn) (*dbus.Conn, error) {
+	if conn != nil {
+		return conn, nil
+	}
+	c, err := dbus.SystemBus()
+	if err != nil {
+		return nil, fmt.Errorf("connect to the system bus: %w", err)
+	}
+	return c, nil
+}
