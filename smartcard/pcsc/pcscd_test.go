@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,6 +39,10 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if fuzzing() { // the fuzz targets need no peer; workers must not start pcscd
+		os.Exit(m.Run())
+	}
 	var stop func()
 	fs, err := cardtest.Load(filepath.Join("..", "..", "testdata", "smartcard", "uicc.card"))
 	if err == nil {
@@ -52,6 +57,17 @@ func TestMain(m *testing.M) {
 		stop()
 	}
 	os.Exit(code)
+}
+
+// fuzzing reports whether this process runs fuzz targets (go test -fuzz,
+// coordinator or worker).
+func fuzzing() bool {
+	for _, name := range []string{"test.fuzz", "test.fuzzworker"} {
+		if f := flag.Lookup(name); f != nil && f.Value.String() != "" && f.Value.String() != "false" {
+			return true
+		}
+	}
+	return false
 }
 
 func needPeers(t testing.TB) {
