@@ -104,6 +104,41 @@ func waitFor(t testing.TB, what string, f func() bool) {
 	}
 }
 
+// reads counts the AT+CMGR=idx commands the fake modem has received (the
+// shared fake keeps the commands of every earlier test).
+func reads(idx int) int {
+	want, n := fmt.Sprintf("AT+CMGR=%d", idx), 0
+	for _, c := range rig.Fake.Commands() {
+		if strings.EqualFold(strings.TrimSpace(c), want) {
+			n++
+		}
+	}
+	return n
+}
+
+// deliverRead delivers pdu and waits until ModemManager has read it
+// (one more AT+CMGR of its index than before).
+func deliverRead(t testing.TB, pdu string) {
+	t.Helper()
+	stored := map[int]bool{}
+	for i := range rig.Fake.Stored() {
+		stored[i] = true
+	}
+	next := 1 // the index Deliver will use: the lowest free one
+	for stored[next] {
+		next++
+	}
+	before := reads(next)
+	idx, err := rig.Fake.Deliver(pdu)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idx != next {
+		t.Fatalf("Deliver used index %d, expected %d", idx, next)
+	}
+	waitFor(t, fmt.Sprintf("ModemManager to read index %d", idx), func() bool { return reads(idx) > before })
+}
+
 // serve runs a Source until the test ends; pushes go to the returned channel.
 func serve(t *testing.T, cfg mm.Config, accept func(wappush.Push) error) <-chan wappush.Push {
 	t.Helper()
@@ -309,12 +344,12 @@ func TestConcatenatedPush(t *testing.T) {
 	p := encode(t, specs...)
 	ch := serve(t, mm.Config{}, nil)
 	time.Sleep(200 * time.Millisecond)
-	// Out of order: 3, 1, then (after a pause) 2.
+	// Out of order: 3, 1, then (after a pause) 2. ModemManager drops a +CMTI
+	// that arrives while it is still busy with the previous one (doc.go), so
+	// each part is sent once ModemManager has read the one before (AT+CMGR),
+	// not after a fixed pause that a loaded machine can outrun.
 	for _, i := range []int{2, 0} {
-		if _, err := rig.Fake.Deliver(p[i]); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(300 * time.Millisecond)
+		deliverRead(t, p[i])
 	}
 	select {
 	case got := <-ch:
