@@ -11,5 +11,8 @@
 // ErrServiceUnavailable so callers can tell "not running" from "refused".
 // The D-Bus error name is kept in the error text for the caller's log.
 //
+// ReadBootID (the kernel's id of the running boot) serves the providers
+// whose work spans a reboot (csp/fumo, csp/system).
+//
 // The package uses the standard library only; it starts no goroutines.
 package csp

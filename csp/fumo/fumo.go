@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -165,7 +164,7 @@ func New(conn *dbus.Conn, cfg Config) (*Provider, error) {
 		cfg.MinFree = DefaultMinFree
 	}
 	if cfg.BootID == nil {
-		cfg.BootID = kernelBootID
+		cfg.BootID = csp.ReadBootID
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -789,15 +788,6 @@ func (p *Provider) afterReboot(ctx context.Context, j *Job) (Phase, bool, error)
 	return p.fail(j, &JobError{Op: "reboot check", Result: ResultUpdateFailed,
 		Err: fmt.Errorf("booted slot %q (version %q), want slot %q (version %q)", booted, got, j.TargetSlot, j.Version)},
 		ResultUpdateFailed, s, have)
-}
-
-// kernelBootID reads the kernel's boot id.
-func kernelBootID() (string, error) {
-	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimSpace(string(b)), nil
 }
 
 // Describe returns the DDF of the FUMO subtree (FUMO §10.1, figure 10.1).

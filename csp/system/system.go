@@ -14,6 +14,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/omadm-agent/omadm-agent/csp"
 	"github.com/omadm-agent/omadm-agent/csp/internal/dbuscall"
 	"github.com/omadm-agent/omadm-agent/tree"
 )
@@ -676,17 +677,7 @@ func (p *Provider) Describe() []tree.Desc {
 }
 
 // ReadBootID reads /proc/sys/kernel/random/boot_id.
-func ReadBootID() (string, error) {
-	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
-	if err != nil {
-		return "", err
-	}
-	id := strings.TrimSpace(string(b))
-	if id == "" || len(id) > 64 {
-		return "", fmt.Errorf("boot_id %q: unexpected form", id)
-	}
-	return id, nil
-}
+func ReadBootID() (string, error) { return csp.ReadBootID() }
 
 // ReadUptime reads the first field of /proc/uptime.
 func ReadUptime() (time.Duration, error) {
