@@ -714,6 +714,7 @@ func cmdStatus(ctx context.Context, c *cli, args []string) error {
 				return fmt.Errorf("ask the running agent: %w", err)
 			}
 			printState(c.stdout, st)
+			printJobs(c.stdout, cfg, c.daemonStateDir(cfg))
 			return nil
 		}
 	}
@@ -778,6 +779,7 @@ func statusStandalone(ctx context.Context, c *cli, cfg config.Config) error {
 		}
 		fmt.Fprintf(w, "pending alerts: %d\n", len(p))
 	}
+	printJobs(w, cfg, dir)
 	spool := cfg.Agent.Spool()
 	if c.stateDir != "" && c.stateDir != defaultStateDir && cfg.Agent.SpoolDir == "" {
 		spool = filepath.Join(dir, "spool")

@@ -448,6 +448,33 @@ func TestStatusStandalone(t *testing.T) {
 			t.Errorf("status lacks %q:\n%s", want, out)
 		}
 	}
+	if strings.Contains(out, "firmware:") || strings.Contains(out, "power:") {
+		t.Errorf("status shows a firmware or power job where there is none:\n%s", out)
+	}
+
+	// A firmware update waiting for its reboot, and a reboot the server
+	// ordered: both show, read from their state files.
+	fw, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "fumo", "state-installed.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, data := range map[string][]byte{
+		filepath.Join(dir, "fumo", "fumo.json"):           fw,
+		filepath.Join(dir, "system", "system-power.json"): []byte(`{"v":1,"op":"Reboot","phase":"scheduled","boot_id":"b1","requested":"2026-11-22T05:00:00Z","source":"./Vendor/omadm/System/Reboot","correlator":"rb-1"}`),
+	} {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, out, _ = runCLI(t, nil, "--config", conf, "--state-dir", dir, "status")
+	for _, want := range []string{"firmware:       ./FUMO/1 State 60", "omadm-test 2026.11.1", "downloadandupdate installed", "power:          Reboot scheduled", "correlator rb-1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
 }
 
 // TestStatusRunning: with a daemon on a private bus, "status" asks it over
