@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"bytes"
+	"context"
 	"encoding/pem"
 	"fmt"
 	"net/http"
@@ -13,9 +15,91 @@ import (
 	"time"
 
 	"github.com/omadm-agent/omadm-agent/agent/cmd/omadm-demo/rig"
+	"github.com/omadm-agent/omadm-agent/csp/dbusmockrun"
 	"github.com/omadm-agent/omadm-agent/csp/fumo"
 	"github.com/omadm-agent/omadm-agent/csp/fumo/fumotest"
+	"github.com/omadm-agent/omadm-agent/csp/system"
 )
+
+// fumoPeers are the peers of a firmware update: the keyring and bundles
+// (fumotest), and an HTTPS package server with its own CA, trusted through
+// [fumo] ca_file only, that serves the good bundle at url.
+type fumoPeers struct {
+	art    *fumotest.Artifacts
+	bundle []byte
+	url    string
+	caFile string
+
+	mu   sync.Mutex
+	gets []string
+}
+
+func newFUMOPeers(t *testing.T) *fumoPeers {
+	t.Helper()
+	if err := fumotest.NeedPeers(); err != nil {
+		t.Fatal(err)
+	}
+	art, err := fumotest.BuildArtifacts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(art.Remove)
+	p := &fumoPeers{art: art}
+	if p.bundle, err = os.ReadFile(art.Good); err != nil {
+		t.Fatal(err)
+	}
+	pkg := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		p.gets = append(p.gets, r.Method+" "+r.URL.Path)
+		p.mu.Unlock()
+		if r.URL.Path != "/fw/update.raucb" {
+			http.NotFound(w, r)
+			return
+		}
+		http.ServeContent(w, r, "update.raucb", time.Time{}, bytes.NewReader(p.bundle))
+	}))
+	t.Cleanup(pkg.Close)
+	p.caFile = filepath.Join(t.TempDir(), "pkg-ca.pem")
+	if err := os.WriteFile(p.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: pkg.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.url = pkg.URL + "/fw/update.raucb"
+	return p
+}
+
+// startRAUC runs the real RAUC service on w's bus, booted from slot A.
+func (p *fumoPeers) startRAUC(t *testing.T, w *world) *fumotest.RAUC {
+	t.Helper()
+	r, err := fumotest.NewRAUC(t.TempDir(), w.peers.Bus.Addr, p.art)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start("A"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Stop)
+	return r
+}
+
+// checkDownloaded checks the package server saw the download and the
+// package file holds the bundle.
+func (p *fumoPeers) checkDownloaded(t *testing.T, stateDir string) {
+	t.Helper()
+	p.mu.Lock()
+	gets := append([]string(nil), p.gets...)
+	p.mu.Unlock()
+	if len(gets) == 0 || gets[0] != "GET /fw/update.raucb" {
+		t.Errorf("package server requests: got %q, want a GET of /fw/update.raucb", gets)
+	}
+	stored, err := os.ReadFile(filepath.Join(stateDir, "fumo", fumo.PackageFile))
+	if err != nil || !bytes.Equal(stored, p.bundle) {
+		t.Errorf("the downloaded package: %v; got %d bytes, want the %d-byte bundle", err, len(stored), len(p.bundle))
+	}
+}
+
+func grantFUMO(a *rig.Account) {
+	a.Grants = append(a.Grants, rig.Grant{URI: "./FUMO", ACL: "Get=*&Replace=" + a.ServerID + "&Exec=" + a.ServerID})
+}
 
 // TestFUMODownloadThroughTheDaemon: the whole FUMO path with real parts.
 // An authenticated WAP push starts a server-initiated session; the server
@@ -26,41 +110,7 @@ import (
 // the Exec's correlator, result 200), and ./FUMO/1/State reads 40
 // (Download Complete).
 func TestFUMODownloadThroughTheDaemon(t *testing.T) {
-	if err := fumotest.NeedPeers(); err != nil {
-		t.Fatal(err)
-	}
-	art, err := fumotest.BuildArtifacts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer art.Remove()
-	bundle, err := os.ReadFile(art.Good)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	// The package server (its own CA, trusted through [fumo] ca_file only).
-	var (
-		mu   sync.Mutex
-		gets []string
-	)
-	pkg := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		gets = append(gets, r.Method+" "+r.URL.Path)
-		mu.Unlock()
-		if r.URL.Path != "/fw/update.raucb" {
-			http.NotFound(w, r)
-			return
-		}
-		http.ServeContent(w, r, "update.raucb", time.Time{}, strings.NewReader(string(bundle)))
-	}))
-	defer pkg.Close()
-	pkgCA := filepath.Join(t.TempDir(), "pkg-ca.pem")
-	if err := os.WriteFile(pkgCA, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: pkg.Certificate().Raw}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	url := pkg.URL + "/fw/update.raucb"
-
+	p := newFUMOPeers(t)
 	scenario := fmt.Sprintf(`
 recv
 expect alert 1200
@@ -80,33 +130,78 @@ expect status 3 200
 expect results ./FUMO/1/State = 40
 expect results ./FUMO/1/PkgVersion = %s
 end
-`, url, art.Version)
-	extra := fmt.Sprintf("\n[fumo]\nca_file = %q\nreboot = \"none\"\n", pkgCA)
-	grantFUMO := func(a *rig.Account) {
-		a.Grants = append(a.Grants, rig.Grant{URI: "./FUMO", ACL: "Get=*&Replace=" + a.ServerID + "&Exec=" + a.ServerID})
-	}
+`, p.url, p.art.Version)
+	extra := fmt.Sprintf("\n[fumo]\nca_file = %q\nreboot = \"none\"\n", p.caFile)
 	w := startWith(t, "fumo-download", scenario, worldOpts{extraConfig: extra}, grantFUMO)
-
-	// The real RAUC service on the agent's bus.
-	r, err := fumotest.NewRAUC(t.TempDir(), w.peers.Bus.Addr, art)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Start("A"); err != nil {
-		t.Fatal(err)
-	}
-	defer r.Stop()
+	p.startRAUC(t, w)
 
 	w.deliver(w.sms(w.notify(0x1A2B)))
 	w.waitDone()
+	p.checkDownloaded(t, w.stateDir)
+}
 
-	mu.Lock()
-	defer mu.Unlock()
-	if len(gets) == 0 || gets[0] != "GET /fw/update.raucb" {
-		t.Errorf("package server requests: got %q, want a GET of /fw/update.raucb", gets)
+// TestFUMODownloadAndUpdateThroughTheDaemon: DownloadAndUpdate through the
+// daemon with the real RAUC: after the session (Exec answered 202) the
+// agent downloads the bundle, RAUC installs it into slot B (byte-identical
+// to the image), and the agent asks logind (dbusmock's template) to reboot,
+// once. The result alert follows the reboot, which a test cannot do; that
+// part is csp/fumo's TestDownloadAndUpdate. `omadm-agent status` shows the
+// job waiting for the reboot.
+func TestFUMODownloadAndUpdateThroughTheDaemon(t *testing.T) {
+	p := newFUMOPeers(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var logind *dbusmockrun.Mock
+	scenario := fmt.Sprintf(`
+recv
+expect alert 1200
+expect sessionid 1A2C
+send <Replace><CmdID>1</CmdID><Item><Target><LocURI>./FUMO/1/DownloadAndUpdate/PkgURL</LocURI></Target><Data>%s</Data></Item></Replace>
+send <Exec><CmdID>2</CmdID><Correlator>fw-43</Correlator><Item><Target><LocURI>./FUMO/1/DownloadAndUpdate</LocURI></Target></Item></Exec>
+recv
+expect status 1 200
+expect status 2 202
+end
+`, p.url)
+	extra := fmt.Sprintf("\n[fumo]\nca_file = %q\nreboot = \"logind\"\n", p.caFile)
+	w := startWith(t, "fumo-dau", scenario, worldOpts{extraConfig: extra, beforeAgent: func(w *world) {
+		var err error
+		logind, err = dbusmockrun.StartMock(ctx, w.peers.Bus.Addr, dbusmockrun.Spec{Template: "logind",
+			Service: system.LogindService, Path: system.LogindPath, Iface: system.LogindIface})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { logind.Stop() })
+	}}, grantFUMO)
+	r := p.startRAUC(t, w)
+
+	w.deliver(w.sms(w.notify(0x1A2C)))
+	w.waitDone()
+
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		calls, err := logind.MethodCalls(ctx, "Reboot")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(calls) == 1 {
+			break
+		}
+		if len(calls) > 1 || time.Now().After(deadline) {
+			t.Fatalf("logind Reboot calls: got %d, want exactly 1 after the install; RAUC said:\n%s", len(calls), r.Output())
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	stored, err := os.ReadFile(filepath.Join(w.stateDir, "fumo", fumo.PackageFile))
-	if err != nil || string(stored) != string(bundle) {
-		t.Errorf("the downloaded package: %v; got %d bytes, want the %d-byte bundle", err, len(stored), len(bundle))
+	slotB, err := os.ReadFile(r.SlotB)
+	if err != nil || !bytes.HasPrefix(slotB, p.art.Image) {
+		t.Errorf("slot B does not hold the bundle's image (%v)", err)
+	}
+	if slotA, _ := os.ReadFile(r.SlotA); bytes.HasPrefix(slotA, p.art.Image) {
+		t.Errorf("slot A was written too")
+	}
+	p.checkDownloaded(t, w.stateDir)
+	out, err := rig.RunCLI(ctx, agentBin, w.env, "--config", w.cfgPath, "--state-dir", w.stateDir, "status")
+	if err != nil || !strings.Contains(out, "downloadandupdate") || !strings.Contains(out, "firmware:") {
+		t.Errorf("status: %v\n%s\nwant the firmware job", err, out)
 	}
 }
