@@ -12,7 +12,8 @@
 // The D-Bus error name is kept in the error text for the caller's log.
 //
 // ReadBootID (the kernel's id of the running boot) serves the providers
-// whose work spans a reboot (csp/fumo, csp/system).
+// whose work spans a reboot (csp/fumo, csp/system); Wait bounds the wait
+// for a provider's goroutines in Close.
 //
 // The package uses the standard library only; it starts no goroutines.
 package csp

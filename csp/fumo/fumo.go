@@ -274,28 +274,15 @@ func (p *Provider) Close(ctx context.Context) error {
 	p.closed = true
 	p.mu.Unlock()
 	p.stop()
-	done := make(chan struct{})
-	go func() { p.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("fumo: close: %w", ctx.Err())
+	if err := csp.Wait(ctx, &p.wg); err != nil {
+		return fmt.Errorf("fumo: close: %w", err)
 	}
+	return nil
 }
 
 // Wait blocks until the worker goroutine is idle (job reported, waiting
 // for a reboot, or stopped) or ctx is done.
-func (p *Provider) Wait(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { p.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (p *Provider) Wait(ctx context.Context) error { return csp.Wait(ctx, &p.wg) }
 
 // Status is a snapshot of the provider for tools and tests.
 type Status struct {

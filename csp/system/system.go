@@ -288,12 +288,8 @@ func (p *Provider) Close(ctx context.Context) error {
 	p.closed = true
 	p.mu.Unlock()
 	p.cancel()
-	done := make(chan struct{})
-	go func() { p.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return fmt.Errorf("system: close: %w", ctx.Err())
+	if err := csp.Wait(ctx, &p.wg); err != nil {
+		return fmt.Errorf("system: close: %w", err)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
