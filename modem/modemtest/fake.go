@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -514,6 +515,28 @@ func (f *Fake) WaitCommand(cmd string, n int, timeout time.Duration) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for f.count(cmd) < n {
+		if !time.Now().Before(deadline) {
+			return false
+		}
+		f.cond.Wait()
+	}
+	return true
+}
+
+// WaitCommandSince waits until cmd has been received after mark (see Mark),
+// or the timeout elapses; it reports whether it was. Unlike a count taken
+// after the fact, it cannot miss a command that arrived before the call.
+func (f *Fake) WaitCommandSince(mark int, cmd string, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	t := time.AfterFunc(timeout, func() {
+		f.mu.Lock()
+		f.cond.Broadcast()
+		f.mu.Unlock()
+	})
+	defer t.Stop()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for !slices.Contains(f.cmds[min(mark, len(f.cmds)):], cmd) {
 		if !time.Now().Before(deadline) {
 			return false
 		}
