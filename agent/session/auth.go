@@ -27,6 +27,7 @@ const (
 	codeSizeMismatch    = 424
 	codeAtomicFailed    = 507
 	codeRollbackFailed  = 516
+	codeAtomicTooLarge  = 517
 	codeOptionalFeature = 406
 	codeCommandFailed   = 500
 )

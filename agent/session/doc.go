@@ -19,13 +19,51 @@
 // challenge. Every server command runs through the tree as
 // tree.Server(serverID); tree errors become status codes only through
 // tree.StatusCode; the engine itself sets only protocol-level codes (212,
-// 213, 215, 216, 401, 407, 413, 424, 500 for misplaced commands, 507,
-// 516). Atomic runs in one tree transaction (tree.CheckAtomic first, so a
+// 213, 215, 216, 400 for a misplaced chunk, 401, 407, 413, 424, 500 for
+// misplaced commands, 507, 516, 517). Outgoing messages are built with
+// syncml.Builder within the server's MaxMsgSize; what does not fit goes in
+// the next message (with Alert 1222 from the server in between), and a
+// Results item larger than a message is sent in chunks (MoreData, Size in
+// the first chunk). Add/Replace/Delete/Copy/Exec/Get answer one Status per
+// Item (TargetRef/SourceRef naming the Item), as RepPro's Status rules
+// require when the Items' codes differ (200 and 213 in one command, say).
+//
+// # Atomic
+//
+// Atomic runs in one tree transaction (tree.CheckAtomic first, so a
 // non-transactional provider refuses the whole Atomic with nothing
-// applied). Outgoing messages are built with syncml.Builder within the
-// server's MaxMsgSize; what does not fit goes in the next message (with
-// Alert 1222 from the server in between), and a Results item larger than a
-// message is sent in chunks (MoreData, Size in the first chunk).
+// applied: its code, and 215 for every child). A failed child makes it 507:
+// the failed child keeps its code, the children that had succeeded get 216
+// (516 if the rollback failed), the rest 215. Before committing, the engine
+// measures the answers (the Atomic's Status and its children's) in a
+// message of their own under the server's MaxMsgSize (header, SyncHdr
+// Status and an Alert 1222 included, CmdIDs estimated on the high side).
+// If they do not fit, the Atomic is rolled back and answered 517 (RepPro
+// §4.1.6.3), its children exactly as on the 507 path: 216 (516) each.
+// RepPro lets a client that executes the whole Atomic at once, as this one
+// does, split the answers instead; the engine chooses 517 so that the
+// outcome of an Atomic always reaches the server in one message. A 517
+// answer has as many Statuses as the 200 one would have had, so it is
+// itself split over several messages, the Atomic's Status first. An Atomic
+// that failed anyway keeps 507 and is split the same way if it must be:
+// nothing was applied and 507 names the failing child. Answers that fit in
+// one message go out together: when they do not fit in what is left of the
+// current message they start the next one.
+//
+// # Large objects to the device
+//
+// Protocol §2.2: a chunk (Item with MoreData) of an Add or Replace at the
+// top level is answered 213 and buffered; the last chunk is checked
+// against the first chunk's Size (424) and applied; a new command, or an
+// Item for another node, before the last chunk abandons the object with
+// Alert 1225 naming it. No new Item may come between chunks, so a chunk is
+// the last Item of its command: the earlier Items of that command are
+// complete and run as usual, each with its Status, and the last one starts
+// (or continues) the object. MoreData on an Item that is not the last of
+// its command is refused with 400 (malformed command, RepPro) for that
+// Item, nothing of it is buffered, the object it would have continued is
+// abandoned (1225), and the other Items run as usual. MoreData inside
+// Atomic or Sequence is refused with 400 as well.
 //
 // # Authentication
 //

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -87,7 +86,9 @@ func (s *session) run1(ctx context.Context, c *syncml.Command, where scope) ([]*
 		if where == inAtomic {
 			return []*syncml.Command{s.status(c, codeCommandFailed, nil)}, true // nested Atomic
 		}
-		return s.atomic(ctx, c)
+		out, bad := s.atomic(ctx, c)
+		s.keepTogether(out)
+		return out, bad
 	case syncml.KindResults, syncml.KindStatus:
 		return []*syncml.Command{s.status(c, codeOptionalFeature, nil)}, true
 	}
@@ -108,7 +109,19 @@ func (s *session) itemCommand(ctx context.Context, c *syncml.Command, where scop
 	}
 	var out []*syncml.Command
 	bad := false
-	for _, it := range c.Items {
+	for i, it := range c.Items {
+		if it.MoreData && i < len(c.Items)-1 && (c.Kind == syncml.KindAdd || c.Kind == syncml.KindReplace) {
+			// Protocol §2.2: no new Item may come between the chunks of
+			// an object, so a chunk is the last Item of its command. This
+			// one is refused and not buffered; an object it continued is
+			// abandoned (Alert 1225). The other Items run as usual.
+			if s.lo != nil {
+				s.interruptChunk()
+			}
+			out = append(out, s.status(c, tree.StatusCode(tree.ErrBadRequest), it))
+			bad = true
+			continue
+		}
 		code, res := s.item(ctx, c, it, where)
 		out = append(out, s.status(c, code, it))
 		out = append(out, res...)
@@ -127,7 +140,11 @@ func (s *session) item(ctx context.Context, c *syncml.Command, it *syncml.Item, 
 	if target == "" {
 		return tree.StatusCode(tree.ErrIncomplete), nil
 	}
-	// Large objects (top level Add/Replace only).
+	// Large objects (top level Add/Replace only). Another object while one
+	// is being reassembled ends that one (Protocol §2.2, Alert 1225).
+	if s.lo != nil && (c.Kind != s.lo.kind || target != s.lo.target) {
+		s.interruptChunk()
+	}
 	if (c.Kind == syncml.KindAdd || c.Kind == syncml.KindReplace) && (it.MoreData || s.lo != nil) {
 		if where != inBody {
 			return tree.StatusCode(tree.ErrBadRequest), nil
@@ -444,27 +461,37 @@ func (s *session) atomic(ctx context.Context, c *syncml.Command) ([]*syncml.Comm
 			}
 		}
 	}
-	var code int
-	if bad {
+	// rollback undoes the children and turns the Status of each child that
+	// had succeeded into 216 (516 if the rollback failed).
+	rollback := func() {
 		rb := codeRolledBack
 		if err := tx.Rollback(ctx); err != nil {
 			s.log.Error("Atomic rollback failed", "err", err)
 			rb = codeRollbackFailed
 		}
 		for _, st := range executed {
-			old, _ := st.StatusCode()
-			s.sum.Statuses[int(old)]--
-			st.Data = strconv.Itoa(rb)
-			s.sum.Statuses[rb]++
+			s.recode(st, rb)
 		}
-		code = codeAtomicFailed
-	} else if err := tx.Commit(ctx); err != nil {
-		s.log.Error("Atomic commit", "err", err)
-		code = tree.StatusCode(err)
-	} else {
-		code = codeOK
 	}
-	return append([]*syncml.Command{s.status(c, code, nil)}, kids...), failed(code)
+	st := s.status(c, codeOK, nil)
+	switch {
+	case bad:
+		rollback()
+		s.recode(st, codeAtomicFailed)
+	case !s.fitsOneMessage(append([]*syncml.Command{st}, kids...)):
+		// RepPro §4.1.6.3: 517 when the answers cannot go in one message
+		// (see doc.go, "Atomic").
+		s.log.Warn("Atomic answers do not fit in one message: rolled back", "commands", len(c.Children), "server_max_msg_size", s.srvMaxMsg)
+		rollback()
+		s.recode(st, codeAtomicTooLarge)
+	default:
+		if err := tx.Commit(ctx); err != nil {
+			s.log.Error("Atomic commit", "err", err)
+			s.recode(st, tree.StatusCode(err))
+		}
+	}
+	code, _ := st.StatusCode()
+	return append([]*syncml.Command{st}, kids...), failed(int(code))
 }
 
 // devInfoItems reads every ./DevInfo leaf as the local principal.

@@ -41,6 +41,9 @@ type outCmd struct {
 	data    string // whole Data text of the single item
 	off     int    // bytes of data already sent
 	chunked bool
+	// group > 1 marks the first of group commands that go out in one
+	// message if they fit in one (the answers to an Atomic).
+	group int
 }
 
 // largeObject is an incoming object being reassembled.
@@ -111,6 +114,9 @@ type session struct {
 	srvHdr   syncml.Header
 	last     *exchange
 	lo       *largeObject
+	// together maps the first answer of an Atomic to the number of
+	// answers that must share a message (see push and buildMessage).
+	together map[*syncml.Command]int
 
 	sum Summary
 }
@@ -452,8 +458,35 @@ func (s *session) status(c *syncml.Command, code int, it *syncml.Item) *syncml.C
 
 func (s *session) push(cmds ...*syncml.Command) {
 	for _, c := range cmds {
-		s.queue = append(s.queue, &outCmd{cmd: c})
+		oc := &outCmd{cmd: c}
+		if n, ok := s.together[c]; ok {
+			oc.group = n
+			delete(s.together, c)
+		}
+		s.queue = append(s.queue, oc)
 	}
+}
+
+// keepTogether marks cmds (the answers to one Atomic) as going out in one
+// message: buildMessage starts a new message rather than split them, unless
+// they do not fit even in an otherwise empty one.
+func (s *session) keepTogether(cmds []*syncml.Command) {
+	if len(cmds) < 2 {
+		return
+	}
+	if s.together == nil {
+		s.together = map[*syncml.Command]int{}
+	}
+	s.together[cmds[0]] = len(cmds)
+}
+
+// recode changes the code of the Status st, keeping the summary right.
+func (s *session) recode(st *syncml.Command, code int) {
+	if old, ok := st.StatusCode(); ok {
+		s.sum.Statuses[int(old)]--
+	}
+	st.Data = strconv.Itoa(code)
+	s.sum.Statuses[code]++
 }
 
 // header builds our SyncHdr for the next message.
@@ -477,7 +510,8 @@ func (s *session) header() *syncml.Header {
 // x-syncml-hmac header value ("" when not used) and whether it has Final.
 func (s *session) buildMessage(forceFinal bool) ([]byte, string, bool, error) {
 	s.msgID++
-	b, err := syncml.NewBuilder(s.enc, s.header())
+	h := s.header()
+	b, err := syncml.NewBuilder(s.enc, h)
 	if err != nil {
 		return nil, "", false, err
 	}
@@ -485,11 +519,13 @@ func (s *session) buildMessage(forceFinal bool) ([]byte, string, bool, error) {
 	if max <= 0 {
 		max = 1 << 30
 	}
+	var added []*syncml.Command // in this message, to measure groups
 	if s.hdrStatus != nil {
 		s.hdrStatus.CmdID = s.nextCmdID()
 		if err := b.Add(s.hdrStatus); err != nil {
 			return nil, "", false, err
 		}
+		added = append(added, s.hdrStatus)
 		s.hdrStatus = nil
 	}
 	needMore := (!s.serverDone || s.lo != nil) && !forceFinal
@@ -499,12 +535,22 @@ func (s *session) buildMessage(forceFinal bool) ([]byte, string, bool, error) {
 		if err := b.Add(a); err != nil {
 			return nil, "", false, err
 		}
+		added = append(added, a)
 		s.askedMore = true
 	}
 	fixed := b.Len()
 	for len(s.queue) > 0 {
 		oc := s.queue[0]
 		c := oc.cmd
+		if oc.group > 1 && b.Len() > fixed && oc.group <= len(s.queue) {
+			fits, err := s.groupFits(h, added, s.queue[:oc.group], max)
+			if err != nil {
+				return nil, "", false, err
+			}
+			if !fits {
+				break // the Atomic's answers start the next message
+			}
+		}
 		c.CmdID = strconv.Itoa(s.cmdID + 1)
 		if oc.chunked || (c.Kind == syncml.KindResults && b.Len() == fixed && !b.Fits(c, max)) {
 			done, err := s.addChunk(b, oc, max)
@@ -526,6 +572,7 @@ func (s *session) buildMessage(forceFinal bool) ([]byte, string, bool, error) {
 		if err := b.Add(c); err != nil {
 			return nil, "", false, err
 		}
+		added = append(added, c)
 		s.cmdID++
 		if oc.alertID != "" {
 			s.alertIDs[strconv.Itoa(s.msgID)+"/"+c.CmdID] = oc.alertID
@@ -539,6 +586,67 @@ func (s *session) buildMessage(forceFinal bool) ([]byte, string, bool, error) {
 		return nil, "", false, fmt.Errorf("session: message of %d bytes exceeds the server's MaxMsgSize %d", len(body), max)
 	}
 	return body, s.hmacHeader(body), final, nil
+}
+
+// groupFits reports whether the commands of group, numbered from the next
+// CmdID on, fit after the commands already added to a message with header h.
+// It measures them in a Builder of its own, so nothing is added to the
+// message being built.
+func (s *session) groupFits(h *syncml.Header, added []*syncml.Command, group []*outCmd, max int) (bool, error) {
+	b, err := syncml.NewBuilder(s.enc, h)
+	if err != nil {
+		return false, err
+	}
+	for _, c := range added {
+		if err := b.Add(c); err != nil {
+			return false, err
+		}
+	}
+	for i, oc := range group {
+		c := *oc.cmd
+		c.CmdID = strconv.Itoa(s.cmdID + 1 + i)
+		if err := b.Add(&c); err != nil {
+			return false, err
+		}
+	}
+	return b.Size() <= max, nil
+}
+
+// fitsOneMessage reports whether cmds (the answers to an Atomic, not yet
+// queued) fit in one message to the server within its MaxMsgSize, alone
+// with the header, the SyncHdr Status and an Alert 1222. The CmdIDs are
+// estimated on the high side (the answers queued before these may take
+// some and each message adds up to two). An encoding error counts as
+// fitting: buildMessage reports it.
+func (s *session) fitsOneMessage(cmds []*syncml.Command) bool {
+	max := s.srvMaxMsg
+	if max <= 0 {
+		return true
+	}
+	credSent := s.credSent
+	h := s.header()
+	s.credSent = credSent // header() records a Cred as sent
+	h.MsgID = strconv.Itoa(s.msgID + 1)
+	b, err := syncml.NewBuilder(s.enc, h)
+	if err != nil {
+		return true
+	}
+	id := s.cmdID + 3*len(s.queue) + 3
+	var all []*syncml.Command
+	if s.hdrStatus != nil {
+		all = append(all, s.hdrStatus)
+	}
+	all = append(all, &syncml.Command{Kind: syncml.KindAlert, Data: syncml.AlertNextMessage.Data()})
+	all = append(all, cmds...)
+	for _, c := range all {
+		cc := *c
+		id++
+		cc.CmdID = strconv.Itoa(id)
+		if err := b.Add(&cc); err != nil {
+			return true
+		}
+	}
+	return b.Size() <= max
 }
 
 func (s *session) nextCmdID() string {
