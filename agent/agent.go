@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -141,6 +142,30 @@ type ServerState struct {
 	NextPoll   time.Time // zero: none scheduled
 	Pending    bool      // a trigger is queued
 	Running    bool      // a session is running
+	// Counters since the agent started.
+	Sessions    uint64            // sessions ended
+	Outcomes    map[string]uint64 // ended sessions by Outcome
+	LastSuccess time.Time         // zero: none since start
+	// LastDuration is how long the last session took.
+	LastDuration time.Duration
+}
+
+// Outcome classifies how a session ended, for counters: "ok", "auth"
+// (401/407: credentials refused), "transport" (no answer, TLS, HTTP),
+// "aborted" (cancelled: the agent stopped or the deadline passed) or
+// "status" (the server ended it with another status code).
+func Outcome(r Result, err error) string {
+	switch {
+	case err == nil && r.Status == 0:
+		return "ok"
+	case r.Status == 401 || r.Status == 407:
+		return "auth"
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return "aborted"
+	case r.Status == -1 || (err != nil && r.Status == 0):
+		return "transport"
+	}
+	return "status"
 }
 
 // Snapshot is a read-only copy of the agent's state.
@@ -154,12 +179,20 @@ type Snapshot struct {
 	Queued        int
 	LastSession   string // one line about the last finished session
 	Stats         Stats
+	// Pushes counts pushes and local inputs by verdict (Router.Counters).
+	Pushes map[string]int
+	// Started is when the agent was created.
+	Started time.Time
 }
 
 type serverState struct {
-	lastEnd    time.Time
-	lastStatus int
-	lastResult string
+	lastEnd      time.Time
+	lastStatus   int
+	lastResult   string
+	lastSuccess  time.Time
+	lastDuration time.Duration
+	sessions     uint64
+	outcomes     map[string]uint64
 }
 
 type sessionDone struct {
@@ -209,6 +242,7 @@ type Agent struct {
 	seen     map[string]int
 	alerts   uint32
 	state    string
+	started  time.Time
 	lastLine string
 	seq      uint64
 	dirty    bool
@@ -261,6 +295,7 @@ func New(cfg Config) (*Agent, error) {
 		state:   "starting",
 	}
 	a.stats.DropReasons = map[string]uint64{}
+	a.started = cfg.Now()
 	a.alive.Store(cfg.Now().UnixNano())
 	a.publish()
 	return a, nil
@@ -295,6 +330,7 @@ func (a *Agent) Snapshot() Snapshot {
 		s.ModemState = a.cfg.ModemState()
 	}
 	s.Stats = a.Stats()
+	s.Pushes = a.router.Counters()
 	return s
 }
 
@@ -791,16 +827,23 @@ func (a *Agent) finished(ctx context.Context, d sessionDone) {
 			d.r.Summary = fmt.Sprintf("status %d", d.r.Status)
 		}
 	}
+	outcome := Outcome(d.r, d.err)
 	if d.err != nil && d.r.Status == 0 {
 		d.r.Status = -1
 	}
 	now := a.cfg.Now()
 	st := a.servers[t.ServerID]
 	if st == nil {
-		st = &serverState{}
+		st = &serverState{outcomes: map[string]uint64{}}
 		a.servers[t.ServerID] = st
 	}
 	st.lastEnd, st.lastStatus, st.lastResult = now, d.r.Status, d.r.Summary
+	st.lastDuration = now.Sub(d.start)
+	st.sessions++
+	st.outcomes[outcome]++
+	if ok {
+		st.lastSuccess = now
+	}
 	a.lastLine = fmt.Sprintf("last session: %s %s: %s", t.ServerID, d.r.SessionID, d.r.Summary)
 	a.statsMu.Lock()
 	a.stats.Finished++
@@ -911,13 +954,15 @@ func (a *Agent) publish() {
 		ids[id] = true
 	}
 	s := &Snapshot{
-		Version: a.cfg.Version, State: a.state, PendingAlerts: a.alerts,
+		Version: a.cfg.Version, State: a.state, PendingAlerts: a.alerts, Started: a.started,
 		ConfigFiles: slices.Clone(a.files), Queued: a.q.len(), LastSession: a.lastLine,
 	}
 	for id := range ids {
 		ss := ServerState{ServerID: id, HasAccount: a.known[id], NextPoll: a.sched.nextPoll(id)}
 		if st := a.servers[id]; st != nil {
 			ss.LastEnd, ss.LastStatus, ss.LastResult = st.lastEnd, st.lastStatus, st.lastResult
+			ss.LastSuccess, ss.LastDuration, ss.Sessions = st.lastSuccess, st.lastDuration, st.sessions
+			ss.Outcomes = maps.Clone(st.outcomes)
 		}
 		_, ss.Pending = a.q.get(id)
 		_, ss.Running = a.active[id]

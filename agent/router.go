@@ -85,7 +85,11 @@ func (a Action) String() string {
 type Decision struct {
 	Action Action
 	// Reason is one line for the log and for a spool .reason file.
-	Reason    string
+	Reason string
+	// Check names, for a Refused push, the check it failed, as a short
+	// label for counters: decode, credentials, digest, replay, rate_limit,
+	// unauthenticated, bootstrap (SEC/MAC or the document), unavailable.
+	Check     string
 	ServerID  string
 	SessionID string
 	// Match tells how a notification digest verified (stored or resync
@@ -192,7 +196,9 @@ func (r *Router) SetPolicy(p Policy) {
 }
 
 // Counters returns how many pushes ended in each action ("queued",
-// "refused: digest", ...).
+// "refused", ...) and, for refusals, in each failed check
+// ("refused:digest", ...; see Decision.Check); "error" counts pushes that
+// could not be judged (left for a retry).
 func (r *Router) Counters() map[string]int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -201,6 +207,14 @@ func (r *Router) Counters() map[string]int {
 		out[k] = v
 	}
 	return out
+}
+
+// countDecision counts d's action and, for a refusal, "refused:<check>".
+func (r *Router) countDecision(d Decision) {
+	r.count(d.Action.String())
+	if d.Action == Refused && d.Check != "" {
+		r.count(Refused.String() + ":" + d.Check)
+	}
 }
 
 func (r *Router) count(key string) {
@@ -249,7 +263,7 @@ func (r *Router) Route(ctx context.Context, p wappush.Push) (Decision, error) {
 		r.count("error")
 		return d, err
 	}
-	r.count(d.Action.String())
+	r.countDecision(d)
 	return d, nil
 }
 
@@ -265,12 +279,13 @@ func (r *Router) RouteNotification(ctx context.Context, pkg0 []byte) (Decision, 
 // in ./DMAcc/<x>/Ext/Origin.
 func (r *Router) RouteLocalBootstrap(ctx context.Context, doc []byte, origin string) (Decision, error) {
 	if r.cfg.Bootstrap == nil {
-		r.count(Refused.String())
-		return Decision{Action: Refused, Reason: "bootstrap is not available"}, nil
+		d := Decision{Action: Refused, Check: "unavailable", Reason: "bootstrap is not available"}
+		r.countDecision(d)
+		return d, nil
 	}
 	rep, err := r.cfg.Bootstrap.Bootstrap(ctx, doc, bootstrap.Options{Origin: origin})
 	d := r.bootstrapDecision(rep, err)
-	r.count(d.Action.String())
+	r.countDecision(d)
 	if err != nil && ctx.Err() != nil {
 		return d, ctx.Err()
 	}
@@ -280,7 +295,7 @@ func (r *Router) RouteLocalBootstrap(ctx context.Context, doc []byte, origin str
 func (r *Router) routeNotification(ctx context.Context, body []byte) (Decision, error) {
 	n, err := notification.Decode(body)
 	if err != nil && n == nil {
-		return Decision{Action: Refused, Reason: "Package #0: " + err.Error()}, nil
+		return Decision{Action: Refused, Check: "decode", Reason: "Package #0: " + err.Error()}, nil
 	}
 	if err != nil {
 		// Unsupported version: decoded anyway (protocol.md §1.4: lenient).
@@ -314,14 +329,14 @@ func (r *Router) routeNotification(ctx context.Context, body []byte) (Decision, 
 		return d, fmt.Errorf("read account %q: %w", n.ServerID, err)
 	}
 	if acc.Server.Node == "" {
-		d.Action, d.Reason = Refused, "account has no SRVCRED credentials to verify the digest"
+		d.Action, d.Check, d.Reason = Refused, "credentials", "account has no SRVCRED credentials to verify the digest"
 		return d, nil
 	}
 	m, err := notification.VerifyWithResync(n, notification.Credentials{
 		ServerID: acc.ServerID, AAuthName: acc.Server.Name, Password: acc.Server.Secret, Nonce: acc.Server.Nonce,
 	})
 	if err != nil {
-		d.Action, d.Reason = Refused, "digest does not match (stored nor resync nonce)"
+		d.Action, d.Check, d.Reason = Refused, "digest", "digest does not match (stored nor resync nonce)"
 		return d, nil
 	}
 	d.Match = m
@@ -332,11 +347,11 @@ func (r *Router) routeNotification(ctx context.Context, body []byte) (Decision, 
 	limited := !replayed && !r.rate.allow(n.ServerID, now, pol.RateLimit)
 	r.mu.Unlock()
 	if replayed {
-		d.Action, d.Reason = Refused, fmt.Sprintf("replay: session %s already notified within %s", d.SessionID, pol.ReplayWindow)
+		d.Action, d.Check, d.Reason = Refused, "replay", fmt.Sprintf("replay: session %s already notified within %s", d.SessionID, pol.ReplayWindow)
 		return d, nil
 	}
 	if limited {
-		d.Action, d.Reason = Refused, fmt.Sprintf("rate limit: more than %d notifications per minute", pol.RateLimit)
+		d.Action, d.Check, d.Reason = Refused, "rate_limit", fmt.Sprintf("rate limit: more than %d notifications per minute", pol.RateLimit)
 		return d, nil
 	}
 	ui := n.UIMode
@@ -396,16 +411,16 @@ func (r *Router) uiPolicy(ctx context.Context, pol Policy, n *notification.Notif
 
 func (r *Router) routeBootstrap(ctx context.Context, p wappush.Push) (Decision, error) {
 	if r.cfg.Bootstrap == nil {
-		return Decision{Action: Refused, Reason: "bootstrap is not available"}, nil
+		return Decision{Action: Refused, Check: "unavailable", Reason: "bootstrap is not available"}, nil
 	}
 	if p.SEC == wappush.SECNone || p.MAC == "" {
-		return Decision{Action: Refused, Reason: "unauthenticated bootstrap push (no SEC/MAC)"}, nil
+		return Decision{Action: Refused, Check: "unauthenticated", Reason: "unauthenticated bootstrap push (no SEC/MAC)"}, nil
 	}
 	sec := auth.SecMethod(p.SEC)
 	bp := &bootstrap.Push{Sec: sec, MAC: p.MAC}
 	if sec == auth.SecNetwPIN || sec == auth.SecUserNetwPIN {
 		if r.cfg.SIM == nil {
-			return Decision{Action: Refused, Reason: "bootstrap SEC " + sec.String() + ": no SIM to read the IMSI from"}, nil
+			return Decision{Action: Refused, Check: "bootstrap", Reason: "bootstrap SEC " + sec.String() + ": no SIM to read the IMSI from"}, nil
 		}
 		imsi, err := r.cfg.SIM.IMSI(ctx)
 		if err != nil {
@@ -415,11 +430,11 @@ func (r *Router) routeBootstrap(ctx context.Context, p wappush.Push) (Decision, 
 	}
 	if sec == auth.SecUserPIN || sec == auth.SecUserNetwPIN {
 		if r.cfg.UserPIN == nil {
-			return Decision{Action: Refused, Reason: "bootstrap SEC " + sec.String() + ": no [push] user_pin_file configured"}, nil
+			return Decision{Action: Refused, Check: "bootstrap", Reason: "bootstrap SEC " + sec.String() + ": no [push] user_pin_file configured"}, nil
 		}
 		pin, err := r.cfg.UserPIN()
 		if err != nil {
-			return Decision{Action: Refused, Reason: "bootstrap SEC " + sec.String() + ": " + err.Error()}, nil
+			return Decision{Action: Refused, Check: "bootstrap", Reason: "bootstrap SEC " + sec.String() + ": " + err.Error()}, nil
 		}
 		bp.PIN = pin
 	}
@@ -432,7 +447,7 @@ func (r *Router) routeBootstrap(ctx context.Context, p wappush.Push) (Decision, 
 
 func (r *Router) bootstrapDecision(rep bootstrap.Report, err error) Decision {
 	if err != nil {
-		return Decision{Action: Refused, Reason: err.Error()}
+		return Decision{Action: Refused, Check: "bootstrap", Reason: err.Error()}
 	}
 	d := Decision{Action: Bootstrapped, Report: &rep,
 		Reason: fmt.Sprintf("bootstrap applied (%s/%s): %d new, %d changed accounts", rep.Kind, rep.Encoding, len(rep.Added), len(rep.Changed))}

@@ -23,6 +23,7 @@ type Config struct {
 	Bootstrap Bootstrap `toml:"bootstrap"`
 	FUMO      FUMO      `toml:"fumo"`
 	System    System    `toml:"system"`
+	Metrics   Metrics   `toml:"metrics"`
 	// Servers holds the per-ServerID poll schedules ([[server]] tables).
 	// Drop-ins merge entries by server_id. Accounts themselves are not
 	// configuration: they live in the DM tree (./DMAcc).
@@ -191,6 +192,19 @@ type System struct {
 	JobTimeout time.Duration `toml:"job_timeout"`
 }
 
+// Metrics is the [metrics] table: the agent's counters and gauges in the
+// Prometheus text format, for fleet monitoring (node_exporter's textfile
+// collector, or anything that reads the file).
+type Metrics struct {
+	// Textfile is the file the metrics are written to (atomically, mode
+	// 0644: it holds no secret) whenever they change, at most once per
+	// Interval; "" = off. For node_exporter, a *.prom file in its
+	// --collector.textfile.directory.
+	Textfile string `toml:"textfile"`
+	// Interval is the shortest time between two writes of Textfile.
+	Interval time.Duration `toml:"interval"`
+}
+
 // Server is one [[server]] table: how often the agent opens a session to
 // one DM server on its own, modelled on the Windows DMClient Poll settings.
 // See [Server.PollDelay] for the exact schedule.
@@ -274,6 +288,9 @@ func Default() Config {
 			RebootDelay: 30 * time.Second,
 			MinUptime:   10 * time.Minute,
 			JobTimeout:  20 * time.Second,
+		},
+		Metrics: Metrics{
+			Interval: 5 * time.Second,
 		},
 	}
 }

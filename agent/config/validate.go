@@ -131,6 +131,9 @@ func (c Config) Validate() error {
 	}
 	v.oneOf("fumo.reboot", f.Reboot, "logind", "none")
 
+	v.absPath("metrics.textfile", c.Metrics.Textfile, false)
+	v.positive("metrics.interval", c.Metrics.Interval)
+
 	sy := c.System
 	v.nonNegative("system.reboot_delay", sy.RebootDelay)
 	v.nonNegative("system.min_uptime", sy.MinUptime)

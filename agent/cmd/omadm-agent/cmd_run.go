@@ -26,6 +26,7 @@ import (
 	"github.com/omadm-agent/omadm-agent/agent/config"
 	"github.com/omadm-agent/omadm-agent/agent/dbusapi"
 	"github.com/omadm-agent/omadm-agent/agent/device"
+	"github.com/omadm-agent/omadm-agent/agent/metrics"
 	"github.com/omadm-agent/omadm-agent/agent/outbox"
 	"github.com/omadm-agent/omadm-agent/agent/sdnotify"
 	"github.com/omadm-agent/omadm-agent/agent/session"
@@ -338,6 +339,20 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 		}
 	}
 
+	var textfile *metrics.Textfile
+	if cfg.Metrics.Textfile != "" {
+		textfile = metrics.NewTextfile(cfg.Metrics.Textfile, cfg.Metrics.Interval, func() []metrics.Family {
+			return append(metrics.FromSnapshot(a.Snapshot()), jobMetrics(cfg, stateDir)...)
+		}, func(err error) {
+			if err != nil {
+				log.Warn("metrics file not written; will retry", "err", err)
+			} else {
+				log.Info("metrics file written again", "path", cfg.Metrics.Textfile)
+			}
+		})
+		obs.add(kickObserver{textfile.Kick})
+	}
+
 	factoryBootstrap(ctx, cfg, t, accounts, log)
 	simBootstrap(ctx, cfg, t, accounts, mdm, log)
 
@@ -371,6 +386,16 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 	var wg sync.WaitGroup
 	actx, stopAgent := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopAgent()
+	// The metrics file outlives the agent goroutine so that its last
+	// write shows the agent stopped (see below).
+	mctx, stopMetrics := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopMetrics()
+	metricsDone := make(chan struct{})
+	if textfile != nil {
+		go func() { defer close(metricsDone); _ = textfile.Run(mctx) }()
+	} else {
+		close(metricsDone)
+	}
 	wg.Go(func() {
 		if err := a.Run(actx); err != nil {
 			log.Error("agent stopped", "err", err)
@@ -464,6 +489,8 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 	case <-time.After(25 * time.Second):
 		log.Error("goroutines did not stop in time")
 	}
+	stopMetrics()
+	<-metricsDone
 	if err := t.Flush(context.Background()); err != nil {
 		return fmt.Errorf("flush the tree: %w", err)
 	}
@@ -677,6 +704,15 @@ func (memoryObserver) SessionStarted(agent.Trigger) {}
 func (memoryObserver) SessionFinished(agent.Trigger, agent.Result, error) { debug.FreeOSMemory() }
 
 func (memoryObserver) StateChanged(agent.Snapshot) {}
+
+// kickObserver calls kick on every agent event (the metrics file).
+type kickObserver struct{ kick func() }
+
+func (o kickObserver) SessionStarted(agent.Trigger) { o.kick() }
+
+func (o kickObserver) SessionFinished(agent.Trigger, agent.Result, error) { o.kick() }
+
+func (o kickObserver) StateChanged(agent.Snapshot) { o.kick() }
 
 // sessionEndObserver tells the system provider that a session ended, so a
 // Reboot the server ordered in it runs now rather than after the fallback

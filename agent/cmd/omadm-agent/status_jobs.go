@@ -8,9 +8,41 @@ import (
 	"time"
 
 	"github.com/omadm-agent/omadm-agent/agent/config"
+	"github.com/omadm-agent/omadm-agent/agent/metrics"
 	"github.com/omadm-agent/omadm-agent/csp/fumo"
 	"github.com/omadm-agent/omadm-agent/csp/system"
 )
+
+// jobMetrics returns the metric families of the same state files as
+// printJobs: the firmware update's ./FUMO/1 State (and the job's phase)
+// and a server-ordered reboot or power-off still in progress.
+func jobMetrics(cfg config.Config, stateDir string) []metrics.Family {
+	var fams []metrics.Family
+	fdir := cfg.FUMO.Dir
+	if fdir == "" {
+		fdir = filepath.Join(stateDir, "fumo")
+	}
+	if b, err := os.ReadFile(filepath.Join(fdir, fumo.StateFile)); err == nil {
+		if st, err := fumo.DecodeState(b); err == nil {
+			fams = append(fams, metrics.Family{Name: "omadm_fumo_state", Type: metrics.Gauge,
+				Help:    "./FUMO/1/State (OMA FUMO 1.0: 10 idle, 20 download failed, 30 downloading, 40 downloaded, 50 updating, 60 update failed, 70 update done...).",
+				Samples: []metrics.Sample{{Labels: []metrics.Label{{Name: "instance", Value: "1"}}, Value: float64(st.State)}}})
+			if j := st.Job; j != nil {
+				fams = append(fams, metrics.Family{Name: "omadm_fumo_job_info", Type: metrics.Gauge,
+					Help:    "The firmware job in progress or last finished, as labels; always 1.",
+					Samples: []metrics.Sample{{Labels: []metrics.Label{{Name: "op", Value: string(j.Op)}, {Name: "phase", Value: string(j.Phase)}}, Value: 1}}})
+			}
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(stateDir, "system", system.StateFile)); err == nil {
+		if m, err := system.DecodeMarker(b); err == nil {
+			fams = append(fams, metrics.Family{Name: "omadm_power_action_info", Type: metrics.Gauge,
+				Help:    "The last server-ordered reboot or power-off and its phase, as labels; always 1.",
+				Samples: []metrics.Sample{{Labels: []metrics.Label{{Name: "op", Value: m.Op}, {Name: "phase", Value: m.Phase}}, Value: 1}}})
+		}
+	}
+	return fams
+}
 
 // printJobs adds the long-running operations that outlive a session to
 // the status output: the firmware update (./FUMO/1) and a server-ordered
