@@ -3,8 +3,8 @@
 // backed by RAUC over D-Bus: the interface de.pengutronix.rauc.Installer
 // of rauc-service 1.8 (/usr/share/dbus-1/interfaces/
 // de.pengutronix.rauc.Installer.xml): InstallBundle(s source, a{sv} args),
-// Info(s) → (compatible, version), GetSlotStatus() → a(sa{sv}), the
-// properties Operation, Progress (isi), LastError and BootSlot, and the
+// Info(s) → (compatible, version), GetSlotStatus() → a(sa{sv}),
+// Mark(s state, s slot) → (slot name, message), the properties Operation, Progress (isi), LastError and BootSlot, and the
 // signal Completed(i).
 //
 // Spec sections (protocol.md §6.9, §5.6): FUMO §5 and §10.1 (figure 10.1)
@@ -28,6 +28,8 @@
 //	    State                     int   Get      10 ... 100 (State)
 //	    Ext/Progress              int   Get      percent of the current phase (download bytes, RAUC Progress)
 //	    Ext/Message               chr   Get      last progress message or error
+//	    Ext/SlotGood              chr   Get      "true" RAUC marked the updated slot good,
+//	                                             "false" not yet or failed, "" nothing to mark
 //
 // Exec returns tree.ErrAsync (202) at once and the job runs in the
 // provider's goroutine; a second Exec (or a PkgData Replace) while a job
@@ -68,11 +70,37 @@
 // and GetSlotStatus gives the booted slot the bundle's version. Chosen
 // because it needs nothing but RAUC: BootSlot is what the bootloader
 // actually booted (a fallback to the old slot shows as failure 410), and
-// the version check guards against a slot rewritten by someone else. The
-// agent does not Mark the slot good: that stays with the system's health
-// check (rauc-mark-good or similar). With the same boot id (the agent
+// the version check guards against a slot rewritten by someone else. With
+// the same boot id (the agent
 // restarted, the device did not) the job keeps waiting; Config.Reboot, if
 // set, is called once per process to reboot.
+//
+// Marking the slot good (Config.MarkGood, TOML [fumo] mark_good, parsed by
+// ParseMarkGood): bootloaders that count boot attempts fall back to the
+// old slot unless the new one is marked good. "none" (MarkGoodNone, the
+// default) never calls Mark: the system's health check does it
+// (rauc-mark-good or similar). "after-report" (MarkGoodAfterReport): once
+// the success alert of the job was reported (Report returned nil) the mark
+// is pending; at the next SessionEnded(true) (a DM session ended
+// successfully), and only if Config.Delivered, when set, says the alert
+// reached its server, the provider's marker goroutine checks that RAUC's
+// BootSlot is still the updated slot and calls Mark("good", "booted").
+// "on-boot" (MarkGoodOnBoot): the worker does the same right after the
+// post-reboot check succeeded, before the report. A failed update (410 or
+// any other failure, a fallback to the old slot) is never marked, nor is
+// a slot that is no longer the booted one when the mark is due
+// (ErrNotBooted, given up at once). A Mark error is recorded
+// (Ext/SlotGood "false", Ext/Message, Status.MarkError, Config.OnMark for
+// the caller to log) and retried at each later SessionEnded(true)
+// (on-boot: also at Resume) until Config.MarkTries calls failed (default
+// 5), then given up (MarkFailed). The mark record (SlotMark) is persisted
+// in the state file with the job's transitions, so a restart between the
+// report and the mark marks after the restart. Mark runs at most once per
+// job, save for a crash between RAUC's Mark returning and the state file
+// being written (marking again is harmless). The record outlives its job:
+// an Exec in the session that delivers the alert does not cancel the mark.
+// With "none", a record left pending by an earlier configuration stays
+// pending and is not marked.
 //
 // Persistence (mender-style state types, architecture.md §3.3): the job's
 // phase (download, verify, install, installed, report, done) is persisted
@@ -98,8 +126,12 @@
 // are accepted.
 //
 // Goroutines: the provider owns at most one worker goroutine, started by
-// Exec or Resume, which runs the job's phases and calls Config.Report and
-// Config.Reboot. It ends when the job is reported, when it waits for the
-// reboot, or when Close cancels it (Close waits for it, bounded by its
-// ctx). Get, Replace and Exec are safe for concurrent use (one mutex).
+// Exec or Resume, which runs the job's phases and calls Config.Report,
+// Config.Reboot and (on-boot) Mark. It ends when the job is reported, when
+// it waits for the reboot, or when Close cancels it. It also owns at most
+// one marker goroutine, started by SessionEnded (or Resume, on-boot),
+// which calls Config.Delivered, Mark and Config.OnMark and ends after one
+// attempt. Close cancels both and waits for them (csp.Wait, bounded by its
+// ctx). Get, Replace, Exec and SessionEnded are safe for concurrent use
+// (one mutex); SessionEnded never blocks.
 package fumo

@@ -44,6 +44,7 @@ const (
 	NodeExt               = "Ext"
 	NodeProgress          = "Progress" // Ext/Progress: percent of the current phase
 	NodeMessage           = "Message"  // Ext/Message: last progress or error message
+	NodeSlotGood          = "SlotGood" // Ext/SlotGood: "true", "false" or "" (see MarkGood)
 )
 
 // Defaults of Config.
@@ -56,6 +57,7 @@ const (
 	DefaultRetryBackoff         = 2 * time.Second
 	DefaultReportRetry          = 30 * time.Second
 	DefaultIdleTimeout          = 60 * time.Second
+	DefaultMarkTries            = 5
 )
 
 // Config configures New and Mount. Dir and Report are required.
@@ -114,6 +116,24 @@ type Config struct {
 	// check when RAUC is not yet reachable (default DefaultReportRetry).
 	ReportRetry time.Duration
 
+	// MarkGood says whether and when the slot of a successful update is
+	// marked good through RAUC (default MarkGoodNone: never).
+	MarkGood MarkGood
+	// MarkTries bounds the failed Mark calls per job (default
+	// DefaultMarkTries); then the mark is given up (MarkFailed).
+	MarkTries int
+	// Delivered, if set, tells whether the alert a (as given to Report)
+	// has reached its server(s), e.g. it is no longer pending in the
+	// outbox. With MarkGoodAfterReport the slot is marked only when it
+	// says true at a SessionEnded(true); nil: the first successful
+	// session end after Report returned is enough. Called from the
+	// provider's goroutine; it should not block long.
+	Delivered func(ctx context.Context, a tree.Alert) (bool, error)
+	// OnMark, if set, is called from the provider's goroutine after every
+	// Mark attempt: slot is the RAUC slot name (bootname on failure), err
+	// nil when RAUC marked it good. For logging; it must not block long.
+	OnMark func(slot string, err error)
+
 	// allowHTTP lets tests use plain http:// URLs.
 	allowHTTP bool
 }
@@ -139,6 +159,7 @@ type Provider struct {
 	running  bool       // the worker goroutine is active
 	closed   bool
 	rebooted bool // Reboot was called in this process
+	marking  bool // the marker goroutine is active
 }
 
 // New returns a provider using RAUC over conn (normally the system bus; nil
@@ -189,6 +210,12 @@ func New(conn *dbus.Conn, cfg Config) (*Provider, error) {
 	}
 	if cfg.ReportRetry <= 0 {
 		cfg.ReportRetry = DefaultReportRetry
+	}
+	if cfg.MarkGood < MarkGoodNone || cfg.MarkGood > MarkGoodOnBoot {
+		return nil, fmt.Errorf("%w: %s", ErrBadMarkGood, cfg.MarkGood)
+	}
+	if cfg.MarkTries <= 0 {
+		cfg.MarkTries = DefaultMarkTries
 	}
 	var tc *tls.Config
 	if cfg.TLS != nil {
@@ -265,9 +292,13 @@ func (p *Provider) Resume() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.startLocked()
+	if p.cfg.MarkGood == MarkGoodOnBoot {
+		p.startMarkLocked() // a mark that failed before the restart
+	}
 }
 
-// Close stops the worker goroutine and waits for it until ctx is done.
+// Close stops the worker and marker goroutines and waits for them until
+// ctx is done.
 // The job stays in the state file and continues after the next Resume.
 func (p *Provider) Close(ctx context.Context) error {
 	p.mu.Lock()
@@ -281,7 +312,7 @@ func (p *Provider) Close(ctx context.Context) error {
 }
 
 // Wait blocks until the worker goroutine is idle (job reported, waiting
-// for a reboot, or stopped) or ctx is done.
+// for a reboot, or stopped) and no Mark attempt runs, or ctx is done.
 func (p *Provider) Wait(ctx context.Context) error { return csp.Wait(ctx, &p.wg) }
 
 // Status is a snapshot of the provider for tools and tests.
@@ -294,6 +325,11 @@ type Status struct {
 	HaveData bool
 	Progress int
 	Message  string
+	// The mark of the last successful update (SlotMark; zero when none).
+	MarkStatus MarkStatus
+	MarkSlot   string
+	MarkTries  int
+	MarkError  string
 }
 
 // Status returns the current state.
@@ -303,6 +339,9 @@ func (p *Provider) Status() Status {
 	s := Status{State: p.st.State, HaveData: p.st.HaveData, Progress: p.pct, Message: p.msg}
 	if j := p.st.Job; j != nil {
 		s.Phase, s.Op, s.Result, s.Detail = j.Phase, j.Op, j.Result, j.Detail
+	}
+	if m := p.st.Mark; m != nil {
+		s.MarkStatus, s.MarkSlot, s.MarkTries, s.MarkError = m.Status, m.Slot, m.Tries, m.Error
 	}
 	return s
 }
@@ -351,11 +390,13 @@ func (p *Provider) Get(ctx context.Context, u tree.URI) (tree.Node, error) {
 	case p.node(NodeState):
 		return leaf(tree.FormatInt, strconv.Itoa(int(p.st.State)))
 	case p.node(NodeExt):
-		return interior("", NodeProgress, NodeMessage)
+		return interior("", NodeProgress, NodeMessage, NodeSlotGood)
 	case p.node(NodeExt, NodeProgress):
 		return leaf(tree.FormatInt, strconv.Itoa(p.pct))
 	case p.node(NodeExt, NodeMessage):
 		return leaf(tree.FormatChr, p.msg)
+	case p.node(NodeExt, NodeSlotGood):
+		return leaf(tree.FormatChr, p.slotGoodLocked())
 	}
 	return tree.Node{}, fmt.Errorf("%s: %w", u, tree.ErrNotFound)
 }
@@ -699,17 +740,30 @@ func (p *Provider) handle(ctx context.Context, j *Job) (next Phase, wait bool, e
 		return p.afterReboot(ctx, j)
 
 	case PhaseReport:
-		a := tree.Alert{Type: j.Op.alertType(), Format: tree.FormatInt, Source: j.Source,
-			Correlator: j.Correlator, Data: []byte(strconv.Itoa(int(j.Result)))}
-		if j.Result < 200 || j.Result > 299 {
-			a.Mark = MarkFailure
-		}
+		a := j.alert()
 		if err := p.cfg.Report(ctx, a); err != nil {
 			return "", false, fmt.Errorf("fumo: report result %d: %w", j.Result, err)
 		}
+		p.mu.Lock()
+		if m := p.st.Mark; m != nil && m.Status == MarkQueued && m.Job.Equal(j.Started) {
+			mm := *m
+			mm.Status = MarkPending // saved with PhaseDone
+			p.st.Mark = &mm
+		}
+		p.mu.Unlock()
 		return PhaseDone, false, nil
 	}
 	return PhaseDone, false, nil
+}
+
+// alert is the Generic Alert 1226 carrying j's result.
+func (j *Job) alert() tree.Alert {
+	a := tree.Alert{Type: j.Op.alertType(), Format: tree.FormatInt, Source: j.Source,
+		Correlator: j.Correlator, Data: []byte(strconv.Itoa(int(j.Result)))}
+	if j.Result < 200 || j.Result > 299 {
+		a.Mark = MarkFailure
+	}
+	return a
 }
 
 // targetSlot returns the bootname of the slot RAUC just wrote: the
@@ -758,6 +812,21 @@ func (p *Provider) afterReboot(ctx context.Context, j *Job) (Phase, bool, error)
 		os.Remove(filepath.Join(p.cfg.Dir, PackageFile))
 		p.setState(StateUpdateSuccessNoData, false)
 		p.setProgress(100, "booted slot "+booted+" with version "+j.Version)
+		p.mu.Lock()
+		m := p.st.Mark
+		p.mu.Unlock()
+		if m == nil || !m.Job.Equal(j.Started) { // not yet made by an earlier run of this phase
+			if m = p.markAfterBoot(ctx, j, j.alert()); m != nil {
+				p.mu.Lock()
+				st := p.st
+				st.Mark = m
+				if err := saveState(p.cfg.Dir, st); err != nil {
+					p.msg = err.Error()
+				}
+				p.st = st
+				p.mu.Unlock()
+			}
+		}
 		return PhaseReport, false, nil
 	}
 	have := false
@@ -772,6 +841,11 @@ func (p *Provider) afterReboot(ctx context.Context, j *Job) (Phase, bool, error)
 	if idx >= 0 {
 		got = slots[idx].BundleVersion
 	}
+	p.mu.Lock()
+	if m := p.st.Mark; m != nil && m.Job.Equal(j.Started) {
+		p.st.Mark = nil // decided by an earlier run that saw the new slot booted
+	}
+	p.mu.Unlock()
 	return p.fail(j, &JobError{Op: "reboot check", Result: ResultUpdateFailed,
 		Err: fmt.Errorf("booted slot %q (version %q), want slot %q (version %q)", booted, got, j.TargetSlot, j.Version)},
 		ResultUpdateFailed, s, have)
@@ -804,5 +878,6 @@ func (p *Provider) Describe() []tree.Desc {
 		d(NodeExt, g, tree.FormatNode, "", "ZeroOrOne", "Vendor extensions"),
 		d(NodeExt+"/"+NodeProgress, g, tree.FormatInt, tree.TypeText, "One", "Percent done of the current phase"),
 		d(NodeExt+"/"+NodeMessage, g, tree.FormatChr, tree.TypeText, "One", "Last progress or error message"),
+		d(NodeExt+"/"+NodeSlotGood, g, tree.FormatChr, tree.TypeText, "One", "true: the updated slot was marked good; false: not yet or failed; empty: nothing to mark"),
 	}
 }

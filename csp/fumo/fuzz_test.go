@@ -45,6 +45,9 @@ func TestDecodeStateFiles(t *testing.T) {
 		`{"v":1,"state":10,"job":{"op":"download","phase":"nap"}}`,
 		`{"v":1,"state":10,"job":{"op":"download","phase":"download","size":-1}}`,
 		`{"v":1,"state":"10"}`,
+		`{"v":1,"state":100,"mark":{"slot":"B","status":"maybe"}}`,
+		`{"v":1,"state":100,"mark":{"slot":"","status":"pending"}}`,
+		`{"v":1,"state":100,"mark":{"slot":"B","status":"pending","tries":-1}}`,
 		``,
 	}
 	for _, b := range bad {
@@ -61,6 +64,8 @@ func FuzzDecodeState(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte(`{"v":1,"state":10}`))
+	f.Add([]byte(`{"v":1,"state":100,"job":{"op":"update","phase":"done","source":"./FUMO/1/Update","result":200,"started":"2026-11-22T03:00:00Z"},` +
+		`"mark":{"job":"2026-11-22T03:00:00Z","slot":"B","status":"pending","tries":2,"error":"x","type":"t","source":"./FUMO/1/Update","data":"200"}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := DecodeState(b)
 		if err != nil {

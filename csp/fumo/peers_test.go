@@ -113,10 +113,10 @@ func newBus(t *testing.T) *raucEnv {
 }
 
 // newRAUC starts the bus and `rauc service` booted from slot A.
-func newRAUC(t *testing.T) *raucEnv {
+func newRAUC(t *testing.T, opts ...fumotest.Option) *raucEnv {
 	t.Helper()
 	e := newBus(t)
-	r, err := fumotest.NewRAUC(e.dir, e.bus.Addr, built)
+	r, err := fumotest.NewRAUC(e.dir, e.bus.Addr, built, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,9 @@ import (
 //	pkg_version   string  ./FUMO/<x>/PkgVersion
 //	have_data     bool    a complete package is in PackageFile
 //	job           object  the running or unreported job (Job), absent when none
+//	mark          object  the mark of the last successful update (SlotMark),
+//	                      absent when none (added without a schema change:
+//	                      older readers ignore it)
 //
 // The job's phase id is the mender-style state type that survives a
 // reboot: see Phase.
@@ -103,21 +106,23 @@ type Job struct {
 
 // Snapshot is the whole state file (see the key index above).
 type Snapshot struct {
-	V           int    `json:"v"`
-	State       State  `json:"state"`
-	DownloadURL string `json:"download_url,omitempty"`
-	DAUURL      string `json:"dau_url,omitempty"`
-	PkgName     string `json:"pkg_name,omitempty"`
-	PkgVersion  string `json:"pkg_version,omitempty"`
-	HaveData    bool   `json:"have_data,omitempty"`
-	Job         *Job   `json:"job,omitempty"`
+	V           int       `json:"v"`
+	State       State     `json:"state"`
+	DownloadURL string    `json:"download_url,omitempty"`
+	DAUURL      string    `json:"dau_url,omitempty"`
+	PkgName     string    `json:"pkg_name,omitempty"`
+	PkgVersion  string    `json:"pkg_version,omitempty"`
+	HaveData    bool      `json:"have_data,omitempty"`
+	Job         *Job      `json:"job,omitempty"`
+	Mark        *SlotMark `json:"mark,omitempty"`
 }
 
 // ErrBadState is wrapped by DecodeState for a state file it cannot use.
 var ErrBadState = errors.New("fumo: bad state file")
 
 // DecodeState parses a state file. It never panics; anything but a known
-// schema version with valid State, Op and Phase values is ErrBadState.
+// schema version with valid State, Op, Phase and mark status values (and
+// a mark with a slot) is ErrBadState.
 func DecodeState(b []byte) (Snapshot, error) {
 	var p Snapshot
 	if err := json.Unmarshal(b, &p); err != nil {
@@ -139,6 +144,9 @@ func DecodeState(b []byte) (Snapshot, error) {
 		if j.Size < 0 {
 			return Snapshot{}, fmt.Errorf("%w: job size %d", ErrBadState, j.Size)
 		}
+	}
+	if m := p.Mark; m != nil && (!m.Status.valid() || m.Tries < 0 || m.Slot == "") {
+		return Snapshot{}, fmt.Errorf("%w: mark status %q, slot %q, tries %d", ErrBadState, m.Status, m.Slot, m.Tries)
 	}
 	return p, nil
 }

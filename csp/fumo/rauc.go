@@ -40,6 +40,9 @@ type installer interface {
 	BootSlot(ctx context.Context) (string, error)
 	Operation(ctx context.Context) (string, error)
 	Slots(ctx context.Context) ([]Slot, error)
+	// Mark calls Mark(state, slot identifier) and returns the slot name
+	// and RAUC's message.
+	Mark(ctx context.Context, state, slot string) (name, msg string, err error)
 }
 
 // raucBus is installer over godbus; calls and error mapping are
@@ -69,6 +72,12 @@ func (r *raucBus) Info(ctx context.Context, bundle string) (string, string, erro
 	var c, v string
 	err := r.call(ctx, "Info", []any{&c, &v}, bundle)
 	return c, v, err
+}
+
+func (r *raucBus) Mark(ctx context.Context, state, slot string) (string, string, error) {
+	var name, msg string
+	err := r.call(ctx, "Mark", []any{&name, &msg}, state, slot)
+	return name, msg, err
 }
 
 func (r *raucBus) BootSlot(ctx context.Context) (string, error) {

@@ -133,12 +133,15 @@ func BuildArtifacts() (*Artifacts, error) {
 }
 
 // RAUC is `rauc service` on a private bus: system.conf with
-// bootloader=noop, the keyring of the Artifacts and two raw slots (bootname
-// A and B) backed by 4 MiB files in Dir.
+// bootloader=noop (or custom, see CustomBootloader), the keyring of the
+// Artifacts and two raw slots (bootname A and B, slot names rootfs.0 and
+// rootfs.1) backed by 4 MiB files in Dir.
 type RAUC struct {
 	Dir, Conf    string
 	SlotA, SlotB string
 	BusAddr      string
+	// Backend is the custom bootloader backend script ("" with noop).
+	Backend string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -146,19 +149,66 @@ type RAUC struct {
 	out  *bytes.Buffer
 }
 
+// Option changes what NewRAUC writes.
+type Option func(*RAUC)
+
+// CustomBootloader makes RAUC use bootloader=custom with a backend script
+// (Backend, written into Dir) that plays the bootloader: it keeps the
+// primary slot and each slot's state ("good" or "bad", initially good) in
+// files in Dir, and appends every call, one line each ("get-state A",
+// "set-state B good", "set-primary B"), to a log read by
+// BootloaderCalls. With noop, RAUC ignores Mark and set-primary.
+func CustomBootloader() Option {
+	return func(r *RAUC) { r.Backend = filepath.Join(r.Dir, "bootloader.sh") }
+}
+
+// backendScript is the custom bootloader backend; %[1]q is Dir. A
+// "set-state" fails (exit 1, message on stderr) while Dir/set-state.fail
+// exists (FailSetState); the call is logged first. set-primary leaves the
+// state alone, so a slot RAUC installed to stays "bad" (RAUC sets it so
+// before writing) until something marks it good.
+const backendScript = `#!/bin/sh
+d=%[1]q
+echo "$*" >>"$d/bootloader.log"
+case "$1" in
+get-primary) cat "$d/boot.primary" ;;
+set-primary) echo "$2" >"$d/boot.primary" ;;
+get-state) cat "$d/boot.state.$2" ;;
+set-state)
+	if [ -e "$d/set-state.fail" ]; then echo "bootloader environment not writable (test)" >&2; exit 1; fi
+	echo "$3" >"$d/boot.state.$2" ;;
+*) echo "unknown command $1" >&2; exit 1 ;;
+esac
+`
+
 // NewRAUC writes the slots and system.conf into dir; Start runs the
 // service.
-func NewRAUC(dir, busAddr string, art *Artifacts) (*RAUC, error) {
+func NewRAUC(dir, busAddr string, art *Artifacts, opts ...Option) (*RAUC, error) {
 	r := &RAUC{Dir: dir, BusAddr: busAddr, SlotA: filepath.Join(dir, "slotA.img"), SlotB: filepath.Join(dir, "slotB.img"), Conf: filepath.Join(dir, "system.conf")}
+	for _, o := range opts {
+		o(r)
+	}
 	for _, s := range []string{r.SlotA, r.SlotB} {
 		if err := os.WriteFile(s, make([]byte, 4<<20), 0o600); err != nil {
 			return nil, err
 		}
 	}
+	boot := "bootloader=noop\n"
+	if r.Backend != "" {
+		boot = "bootloader=custom\n"
+		files := map[string]string{"boot.primary": "A\n", "boot.state.A": "good\n", "boot.state.B": "good\n", "bootloader.log": ""}
+		for name, v := range files {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(v), 0o600); err != nil {
+				return nil, err
+			}
+		}
+		if err := os.WriteFile(r.Backend, fmt.Appendf(nil, backendScript, dir), 0o700); err != nil {
+			return nil, err
+		}
+	}
 	conf := fmt.Sprintf(`[system]
 compatible=%s
-bootloader=noop
-statusfile=%s
+%sstatusfile=%s
 bundle-formats=plain
 
 [keyring]
@@ -173,7 +223,10 @@ bootname=A
 device=%s
 type=raw
 bootname=B
-`, Compatible, filepath.Join(dir, "status.raucs"), art.Cert, r.SlotA, r.SlotB)
+`, Compatible, boot, filepath.Join(dir, "status.raucs"), art.Cert, r.SlotA, r.SlotB)
+	if r.Backend != "" {
+		conf += "\n[handlers]\nbootloader-custom-backend=" + r.Backend + "\n"
+	}
 	if err := os.WriteFile(r.Conf, []byte(conf), 0o600); err != nil {
 		return nil, err
 	}
@@ -263,4 +316,34 @@ func (r *RAUC) Stop() {
 func (r *RAUC) Reboot(bootSlot string) error {
 	r.Stop()
 	return r.Start(bootSlot)
+}
+
+// BootloaderCalls returns the calls RAUC made to the custom bootloader
+// backend so far, oldest first ("set-state B good"); nil with noop.
+func (r *RAUC) BootloaderCalls() ([]string, error) {
+	if r.Backend == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(filepath.Join(r.Dir, "bootloader.log"))
+	if err != nil {
+		return nil, err
+	}
+	s := strings.TrimSuffix(string(b), "\n")
+	if s == "" {
+		return nil, nil
+	}
+	return strings.Split(s, "\n"), nil
+}
+
+// FailSetState makes the custom backend's set-state fail (true) or work
+// again (false): RAUC's Mark then returns an error.
+func (r *RAUC) FailSetState(fail bool) error {
+	p := filepath.Join(r.Dir, "set-state.fail")
+	if !fail {
+		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+		return nil
+	}
+	return os.WriteFile(p, nil, 0o600)
 }
