@@ -71,9 +71,8 @@
 // because it needs nothing but RAUC: BootSlot is what the bootloader
 // actually booted (a fallback to the old slot shows as failure 410), and
 // the version check guards against a slot rewritten by someone else. With
-// the same boot id (the agent
-// restarted, the device did not) the job keeps waiting; Config.Reboot, if
-// set, is called once per process to reboot.
+// the same boot id (the agent restarted, the device did not) the job keeps
+// waiting; Config.Reboot, if set, is called once per process to reboot.
 //
 // Marking the slot good (Config.MarkGood, TOML [fumo] mark_good, parsed by
 // ParseMarkGood): bootloaders that count boot attempts fall back to the
@@ -85,6 +84,10 @@
 // successfully), and only if Config.Delivered, when set, says the alert
 // reached its server, the provider's marker goroutine checks that RAUC's
 // BootSlot is still the updated slot and calls Mark("good", "booted").
+// Without Delivered any successful session end after the report counts,
+// even one that started before the alert was queued or was with another
+// server: set Delivered (the alert left the outbox) to tie the mark to
+// the delivery.
 // "on-boot" (MarkGoodOnBoot): the worker does the same right after the
 // post-reboot check succeeded, before the report. A failed update (410 or
 // any other failure, a fallback to the old slot) is never marked, nor is
