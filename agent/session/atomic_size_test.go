@@ -213,3 +213,36 @@ func TestAtomicAnswersStartNextMessage(t *testing.T) {
 		})
 	}
 }
+
+// TestAtomicThreshold sweeps the server's MaxMsgSize across the size of
+// the answers to an Atomic of 13 commands: every run ends either in 200
+// with all the answers in one message and the Atomic applied, or in 517
+// with nothing applied, and the sweep sees both.
+func TestAtomicThreshold(t *testing.T) {
+	sweep := map[string][3]int{"xml": {1600, 2700, 25}, "wbxml": {500, 1000, 10}}
+	for _, e := range encodings {
+		t.Run(e.name, func(t *testing.T) {
+			seen := map[string]int{}
+			r := sweep[e.name]
+			for max := r[0]; max <= r[1]; max += r[2] {
+				a := bigAtomic(10, false)
+				f, msgs, _ := sizedSession(t, e.xml, max, a)
+				atomic, _, in := atomicAnswers(t, msgs, a)
+				seen[atomic]++
+				_, applied := f.get(t, "./Vendor/N9")
+				switch {
+				case atomic == "200" && (len(in) != 1 || !applied):
+					t.Errorf("MaxMsgSize %d: 200 with answers in %d messages, applied %v; want 1 message, applied", max, len(in), applied)
+				case atomic == "517" && applied:
+					t.Errorf("MaxMsgSize %d: 517 but the Atomic was applied", max)
+				case atomic != "200" && atomic != "517":
+					t.Errorf("MaxMsgSize %d: Atomic answered %q", max, atomic)
+				}
+			}
+			if seen["200"] == 0 || seen["517"] == 0 {
+				t.Errorf("the sweep did not cross the threshold: %v", seen)
+			}
+			t.Logf("outcomes over the sweep: %v", seen)
+		})
+	}
+}

@@ -37,7 +37,8 @@
 // (516 if the rollback failed), the rest 215. Before committing, the engine
 // measures the answers (the Atomic's Status and its children's) in a
 // message of their own under the server's MaxMsgSize (header, SyncHdr
-// Status and an Alert 1222 included, CmdIDs estimated on the high side).
+// Status and an Alert 1222 included, CmdIDs estimated on the high side,
+// 16 bytes to spare).
 // If they do not fit, the Atomic is rolled back and answered 517 (RepPro
 // §4.1.6.3), its children exactly as on the 507 path: 216 (516) each.
 // RepPro lets a client that executes the whole Atomic at once, as this one

@@ -612,12 +612,19 @@ func (s *session) groupFits(h *syncml.Header, added []*syncml.Command, group []*
 	return b.Size() <= max, nil
 }
 
+// atomicSlack is what fitsOneMessage keeps free of the server's
+// MaxMsgSize for the message that will carry the answers to differ from
+// the one measured: a MsgID, the SyncHdr Status's MsgRef or CmdIDs a
+// digit longer.
+const atomicSlack = 16
+
 // fitsOneMessage reports whether cmds (the answers to an Atomic, not yet
 // queued) fit in one message to the server within its MaxMsgSize, alone
 // with the header, the SyncHdr Status and an Alert 1222. The CmdIDs are
 // estimated on the high side (the answers queued before these may take
-// some and each message adds up to two). An encoding error counts as
-// fitting: buildMessage reports it.
+// some and each message adds up to two), and atomicSlack bytes are kept
+// free, so that answers found to fit do go out in one message. An encoding
+// error counts as fitting: buildMessage reports it.
 func (s *session) fitsOneMessage(cmds []*syncml.Command) bool {
 	max := s.srvMaxMsg
 	if max <= 0 {
@@ -646,7 +653,7 @@ func (s *session) fitsOneMessage(cmds []*syncml.Command) bool {
 			return true
 		}
 	}
-	return b.Size() <= max
+	return b.Size()+atomicSlack <= max
 }
 
 func (s *session) nextCmdID() string {
