@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -74,7 +75,11 @@ func newHarness(t testing.TB, cfg modem.Config, prep func(*modemtest.Fake)) *har
 	cfg.Device = f.Path
 	cfg.Logger = slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if cfg.CommandTimeout == 0 {
-		cfg.CommandTimeout = 2 * time.Second
+		// Generous: an AT command that qemu-user on a loaded machine answers
+		// late must not time out (a failed init waits for the backoff,
+		// which TestUnplugReplug sets to a minute). Tests of timeouts set
+		// their own.
+		cfg.CommandTimeout = wait
 	}
 	h.m, err = modem.New(cfg)
 	if err != nil {
@@ -156,6 +161,18 @@ func (h *harness) waitDeleted(idx int) {
 	}
 }
 
+// waitLog waits until the agent's log contains s.
+func (h *harness) waitLog(s string) {
+	h.t.Helper()
+	deadline := time.Now().Add(wait)
+	for !strings.Contains(h.logs.String(), s) {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("agent log has no %q", s)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func checkNotificationPush(t testing.TB, p wappush.Push, body string) {
 	t.Helper()
 	if p.ContentType != "application/vnd.syncml.notification" || p.ContentTypeCode != 0x44 || p.AppIDCode != 7 {
@@ -203,6 +220,9 @@ func TestSweepAtStart(t *testing.T) {
 	})
 	checkNotificationPush(t, h.push(), "AABB")
 	h.waitDeleted(idx[1])
+	// The sweep handles idx[2] after the push: wait until it has, so that
+	// the checks below do not run before the agent could act wrongly.
+	h.waitLog(fmt.Sprintf("left in storage\" device=%s index=%d port=2949", h.fake.Path, idx[2]))
 	h.noPush(200 * time.Millisecond)
 	st := h.fake.Stored()
 	for _, i := range []int{idx[0], idx[2]} {
@@ -236,10 +256,11 @@ func TestConcatenated(t *testing.T) {
 	for i, c := range chunks(wsp, 2) { // 16-bit reference 0x1234
 		specs = append(specs, modemtest.PDUSpec{UDH: fmt.Sprintf("0C05040B8423F008041234%02X%02X", 2, i+1), Data: hex.EncodeToString(c)})
 	}
-	// ref 0x43: segment 2 of 2 never arrives
-	specs = append(specs, modemtest.PDUSpec{UDH: "0B05040B8423F000034302" + "01", Data: hex.EncodeToString(wsp[:10])})
 	p := encode(t, specs...)
-	h := newHarness(t, modem.Config{ReassemblyTimeout: 1500 * time.Millisecond}, nil)
+	// A reassembly timeout far beyond the test, so that a loaded machine
+	// reading the segments slowly cannot make them time out (that case is
+	// TestConcatenatedTimeout).
+	h := newHarness(t, modem.Config{ReassemblyTimeout: time.Hour}, nil)
 
 	// 8-bit ref, out of order: 3, 1, 2
 	i3 := h.deliver(p[2])
@@ -256,20 +277,33 @@ func TestConcatenated(t *testing.T) {
 	checkNotificationPush(t, h.push(), pkg0V12)
 	h.waitDeleted(j1)
 	h.waitDeleted(j2)
-	// missing segment: no push; the stored segment is kept until the timeout
+}
+
+// TestConcatenatedTimeout: a segment whose sibling never arrives gives no
+// push; it is kept until the reassembly timeout, then deleted.
+func TestConcatenatedTimeout(t *testing.T) {
+	const timeout = 1500 * time.Millisecond
+	wsp, _ := hex.DecodeString(wspHead + pkg0V12)
+	// ref 0x43: segment 2 of 2 never arrives
+	p := encode(t, modemtest.PDUSpec{UDH: "0B05040B8423F000034302" + "01", Data: hex.EncodeToString(wsp[:10])})
+	h := newHarness(t, modem.Config{ReassemblyTimeout: timeout}, nil)
 	mark := h.fake.Mark()
-	k := h.deliver(p[5])
-	if !h.fake.WaitCommandSince(mark, fmt.Sprintf("AT+CMGR=%d", k), wait) {
+	k := h.deliver(p[0])
+	read, del := fmt.Sprintf("AT+CMGR=%d", k), fmt.Sprintf("AT+CMGD=%d", k)
+	if !h.fake.WaitCommandSince(mark, read, wait) {
 		t.Fatal("segment not read")
 	}
-	for _, c := range h.fake.CommandsSince(mark) {
-		if c == fmt.Sprintf("AT+CMGD=%d", k) {
-			t.Fatalf("incomplete segment deleted before the timeout")
-		}
-	}
 	h.noPush(300 * time.Millisecond)
-	if !h.fake.WaitCommandSince(mark, fmt.Sprintf("AT+CMGD=%d", k), wait) {
+	if !h.fake.WaitCommandSince(mark, del, wait) {
 		t.Fatal("timed-out segment not deleted")
+	}
+	// The agent starts the timeout after the fake answered +CMGR, so the
+	// delete can arrive no sooner than timeout after the read, however
+	// slowly the test goroutine runs.
+	readAt, _ := h.fake.ReceivedSince(mark, read)
+	delAt, _ := h.fake.ReceivedSince(mark, del)
+	if d := delAt.Sub(readAt); d < timeout {
+		t.Errorf("incomplete segment deleted %v after it was read, before the %v timeout", d, timeout)
 	}
 	if !strings.Contains(h.logs.String(), "timed out") {
 		t.Errorf("timeout not logged: %s", h.logs.String())
@@ -306,15 +340,22 @@ func TestCMSErrorOnCMGR(t *testing.T) {
 	if idx != 1 {
 		t.Fatalf("got index %d, want 1", idx)
 	}
-	if !h.fake.WaitCommand("AT+CMGR=1", 1, wait) {
-		t.Fatal("no +CMGR")
-	}
-	if n := h.fake.Count("AT+CMGD=1"); n != 0 {
-		t.Fatalf("deleted after a +CMS ERROR")
-	}
 	// the retry sweep finds it
 	checkNotificationPush(t, h.push(), "0102")
 	h.waitDeleted(1)
+	// Not deleted after the +CMS ERROR: the delete follows a second read of
+	// index 1 (the retry sweep or another +CMGR). Checked on the order of
+	// the commands, not by counting deletes at a moment that the 300 ms
+	// retry can beat on a loaded machine.
+	cmds := h.fake.Commands()
+	failed := slices.Index(cmds, "AT+CMGR=1")
+	deleted := slices.Index(cmds, "AT+CMGD=1")
+	if failed < 0 || deleted < failed {
+		t.Fatalf("got commands %q, want AT+CMGR=1 (answered +CMS ERROR) before AT+CMGD=1", cmds)
+	}
+	if !slices.ContainsFunc(cmds[failed+1:deleted], func(c string) bool { return c == "AT+CMGR=1" || c == "AT+CMGL=4" }) {
+		t.Errorf("deleted after a +CMS ERROR without reading it again: %q", cmds[failed:deleted+1])
+	}
 	if !strings.Contains(h.logs.String(), "CMS Error: 500") {
 		t.Errorf("+CMS ERROR not logged with its cause")
 	}
@@ -331,8 +372,14 @@ func TestGarbageLinesAndTimeout(t *testing.T) {
 	h.waitDeleted(idx)
 	// an AT timeout on +CMGR: the message is left, then found by the retry sweep
 	h.fake.Silence("AT+CMGR=1", true)
+	mark := h.fake.Mark()
 	idx = h.deliver(p[1])
-	if !h.fake.WaitCommand(fmt.Sprintf("AT+CMGR=%d", idx), 1, wait) {
+	if idx != 1 {
+		t.Fatalf("got index %d, want 1 (the silenced one)", idx)
+	}
+	// Since the mark: the first message was read at index 1 too, so a
+	// count taken over all commands would not wait for this read at all.
+	if !h.fake.WaitCommandSince(mark, "AT+CMGR=1", wait) {
 		t.Fatal("no +CMGR")
 	}
 	h.fake.Silence("AT+CMGR=1", false)
@@ -403,7 +450,7 @@ func TestDirectCMTFallback(t *testing.T) {
 	defer f.Close()
 	f.RefuseStorageRouting(true)
 	out := make(chan wappush.Push)
-	m, err := modem.New(modem.Config{Device: f.Path, CommandTimeout: 2 * time.Second})
+	m, err := modem.New(modem.Config{Device: f.Path, CommandTimeout: wait})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -528,7 +575,7 @@ func TestCancelStopsPromptly(t *testing.T) {
 		t.Errorf("got %v, want context.Canceled", err)
 	}
 	// no goroutine may remain blocked in the serial port Read or at's loops
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(wait)
 	for {
 		buf := make([]byte, 1<<20)
 		stacks := string(buf[:runtime.Stack(buf, true)])
@@ -563,7 +610,7 @@ func TestCancelWhileDeviceAbsent(t *testing.T) {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("got %v, want context.Canceled", err)
 		}
-	case <-time.After(time.Second):
-		t.Fatal("Run did not return")
+	case <-time.After(wait):
+		t.Fatalf("Run did not return within %v", wait)
 	}
 }

@@ -44,6 +44,7 @@ type Fake struct {
 	mt      int // +CNMI <mt>
 	store   map[int]stored
 	cmds    []string
+	at      []time.Time         // when each of cmds was received
 	fail    map[string][]string // command → canned answer lines (once)
 	sim     string
 	refuse  bool // refuse +CNMI storage routing (mt=1)
@@ -224,6 +225,7 @@ func (f *Fake) command(ptm *os.File, line string) {
 	f.mu.Lock()
 	echo := f.echo
 	f.cmds = append(f.cmds, line)
+	f.at = append(f.at, time.Now())
 	f.cond.Broadcast()
 	if f.silent[line] {
 		f.mu.Unlock()
@@ -550,6 +552,21 @@ func (f *Fake) Mark() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return len(f.cmds)
+}
+
+// ReceivedSince returns when cmd was first received after mark (see Mark),
+// and whether it was. Comparing two such times gives a lower bound on how
+// long the agent waited between two commands that no scheduling delay can
+// shorten, unlike a wall-clock check made by the test goroutine.
+func (f *Fake) ReceivedSince(mark int, cmd string) (time.Time, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := max(mark, 0); i < len(f.cmds); i++ {
+		if f.cmds[i] == cmd {
+			return f.at[i], true
+		}
+	}
+	return time.Time{}, false
 }
 
 // CommandsSince returns the commands received after mark.
