@@ -482,10 +482,7 @@ func TestClientRunSession(t *testing.T) {
 	if _, err := c.StartSession(ctx, "dm.example.com"); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !running(e.agent, "dm.example.com") && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitUntil(t, "the dm.example.com session running", func() bool { return running(e.agent, "dm.example.com") })
 	first := e.runner.triggers()[len(e.runner.triggers())-1]
 	type res struct {
 		f   []Finished
@@ -493,9 +490,7 @@ func TestClientRunSession(t *testing.T) {
 	}
 	rc := make(chan res, 1)
 	go func() { f, err := c.RunSession(ctx, "dm.example.com"); rc <- res{f, err} }()
-	for e.agent.Snapshot().Queued == 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitUntil(t, "RunSession's request queued", func() bool { return e.agent.Snapshot().Queued != 0 })
 	close(hold) // the running session and then ours end (both fail)
 	r := <-rc
 	if r.err != nil || len(r.f) != 1 {
@@ -519,13 +514,9 @@ func TestClientRunSession(t *testing.T) {
 	if _, err := c.StartSession(ctx, "dm.example.com"); err != nil {
 		t.Fatal(err)
 	}
-	for !running(e.agent, "dm.example.com") && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitUntil(t, "the dm.example.com session running", func() bool { return running(e.agent, "dm.example.com") })
 	go func() { f, err := c.RunSession(ctx, "dm.example.com"); rc <- res{f, err} }()
-	for e.agent.Snapshot().Queued == 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitUntil(t, "RunSession's request queued", func() bool { return e.agent.Snapshot().Queued != 0 })
 	if _, err := e.agent.Enqueue(ctx, agent.Trigger{ServerID: "dm.example.com", Source: agent.SourcePush, SessionID: "BEEF"}); err != nil {
 		t.Fatal(err)
 	}
@@ -555,6 +546,20 @@ func TestClientRunSession(t *testing.T) {
 	e.runner.mu.Lock()
 	close(e.runner.hold)
 	e.runner.mu.Unlock()
+}
+
+// waitUntil polls cond with a deadline of its own and fails the test when
+// it passes (a loop that fell through silently would let the test go on in
+// the wrong state).
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func running(a *agent.Agent, id string) bool {
