@@ -171,6 +171,11 @@ type FUMO struct {
 	// Reboot is what happens once a bundle is installed: "logind"
 	// (org.freedesktop.login1 Reboot) or "none" (something else reboots).
 	Reboot string `toml:"reboot"`
+	// MarkGood is whether the agent marks the updated RAUC slot good:
+	// "none" (the system's health check does), "after-report" (once the
+	// result alert has reached the server after the reboot) or "on-boot"
+	// (as soon as the new slot is seen booted).
+	MarkGood string `toml:"mark_good"`
 }
 
 // System is the [system] table: ./Vendor/omadm/System (csp/system), device
@@ -190,6 +195,10 @@ type System struct {
 	MinUptime time.Duration `toml:"min_uptime"`
 	// JobTimeout bounds the wait for a unit's start/stop/restart job.
 	JobTimeout time.Duration `toml:"job_timeout"`
+	// MaintenanceWindows confine server-ordered reboots and power-offs
+	// (csp/window syntax, local time: "02:00-04:00", "Mon-Fri 01:00-03:00",
+	// "Sat 23:00-02:00"); empty = any time.
+	MaintenanceWindows []string `toml:"maintenance_windows"`
 }
 
 // Metrics is the [metrics] table: the agent's counters and gauges in the
@@ -280,9 +289,10 @@ func Default() Config {
 			Smartcard: "none",
 		},
 		FUMO: FUMO{
-			Enabled: true,
-			MaxSize: 1 << 30,
-			Reboot:  "logind",
+			Enabled:  true,
+			MaxSize:  1 << 30,
+			Reboot:   "logind",
+			MarkGood: "none",
 		},
 		System: System{
 			RebootDelay: 30 * time.Second,

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/omadm-agent/omadm-agent/csp/window"
 )
 
 // Validate checks every field and returns errors.Join of one *KeyError per
@@ -130,6 +132,7 @@ func (c Config) Validate() error {
 		v.bad("fumo.max_size", "%d is not a positive size in bytes", f.MaxSize)
 	}
 	v.oneOf("fumo.reboot", f.Reboot, "logind", "none")
+	v.oneOf("fumo.mark_good", f.MarkGood, "none", "after-report", "on-boot")
 
 	v.absPath("metrics.textfile", c.Metrics.Textfile, false)
 	v.positive("metrics.interval", c.Metrics.Interval)
@@ -138,6 +141,9 @@ func (c Config) Validate() error {
 	v.nonNegative("system.reboot_delay", sy.RebootDelay)
 	v.nonNegative("system.min_uptime", sy.MinUptime)
 	v.positive("system.job_timeout", sy.JobTimeout)
+	if _, err := window.Parse(sy.MaintenanceWindows); err != nil {
+		v.bad("system.maintenance_windows", "%s", strings.TrimPrefix(err.Error(), window.ErrSyntax.Error()+" "))
+	}
 	for _, u := range sy.Units {
 		if u == "" || strings.ContainsAny(u, "/ \t\n") {
 			v.bad("system.units", "%q is not a unit name", u)

@@ -38,6 +38,9 @@ type Marker struct {
 	DoneBootID string    `json:"done_boot_id,omitempty"` // the boot in which the outcome was seen
 	Result     int       `json:"result,omitempty"`       // status reported in the alert
 	Message    string    `json:"message,omitempty"`      // why it failed, if it did
+	// NotBefore is set while a scheduled operation waits for a
+	// maintenance window: when the window opens.
+	NotBefore time.Time `json:"not_before,omitzero"`
 }
 
 // ErrBadState is wrapped by DecodeMarker errors.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/omadm-agent/omadm-agent/csp"
 	"github.com/omadm-agent/omadm-agent/csp/internal/dbuscall"
+	"github.com/omadm-agent/omadm-agent/csp/window"
 	"github.com/omadm-agent/omadm-agent/tree"
 )
 
@@ -125,7 +126,19 @@ type Config struct {
 	Uptime func() (time.Duration, error)
 	// Now is the wall clock (default time.Now).
 	Now func() time.Time
+	// Window confines Reboot and PowerOff to maintenance windows: once
+	// the delay has passed, an operation due outside every window waits
+	// for the next one to open (Marker.NotBefore) and survives an agent
+	// restart in that wait. Empty: no constraint.
+	Window window.Schedule
+	// WindowCheck is how often a wait for a window re-reads the clock, so
+	// that a clock set late (NTP after boot) is followed (default
+	// DefaultWindowCheck).
+	WindowCheck time.Duration
 }
+
+// DefaultWindowCheck is the default Config.WindowCheck.
+const DefaultWindowCheck = time.Minute
 
 // Provider serves Root. Create it with New or Mount; stop it with Close.
 type Provider struct {
@@ -193,6 +206,9 @@ func New(conn *dbus.Conn, cfg Config) (*Provider, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.WindowCheck <= 0 {
+		cfg.WindowCheck = DefaultWindowCheck
+	}
 	p := &Provider{cfg: cfg, b: bus{conn: conn, timeout: cfg.CallTimeout}, units: units, kick: make(chan struct{}, 1), now: make(chan struct{}, 1)}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	if err := p.recover(); err != nil {
@@ -237,6 +253,21 @@ func (p *Provider) recover() error {
 	if !ok {
 		return nil
 	}
+	if m.Phase == PhaseScheduled && !m.NotBefore.IsZero() {
+		boot, err := p.cfg.BootID()
+		if err != nil {
+			return fmt.Errorf("system: boot id: %w", err)
+		}
+		if boot == m.BootID {
+			// Waiting for a maintenance window when the agent stopped:
+			// go on waiting (no delay: the session ended long ago).
+			p.m = &m
+			p.gen++
+			p.wg.Add(1)
+			go p.fire(p.gen, m.Op, true)
+			return nil
+		}
+	}
 	switch m.Phase {
 	case PhaseScheduled, PhaseRequested:
 		boot, err := p.cfg.BootID()
@@ -277,8 +308,10 @@ func (p *Provider) Resume() {
 
 // Close stops the provider's goroutines and waits for them (or for ctx).
 // A Reboot/PowerOff still waiting for its delay is cancelled and its marker
-// removed: it will not happen and no alert is sent for it. One already
-// handed to logind keeps its marker, so the next boot reports it.
+// removed: it will not happen and no alert is sent for it. One waiting for
+// a maintenance window keeps its marker and goes on waiting after the next
+// New in the same boot. One already handed to logind keeps its marker, so
+// the next boot reports it.
 func (p *Provider) Close(ctx context.Context) error {
 	p.mu.Lock()
 	if p.closed {
@@ -293,7 +326,7 @@ func (p *Provider) Close(ctx context.Context) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.m != nil && p.m.Phase == PhaseScheduled {
+	if p.m != nil && p.m.Phase == PhaseScheduled && p.m.NotBefore.IsZero() {
 		p.m = nil
 		p.gen++
 		if err := removeMarker(p.cfg.StateDir); err != nil {
@@ -506,7 +539,7 @@ func (p *Provider) power(ctx context.Context, u tree.URI, op, correlator string)
 	default:
 	}
 	p.wg.Add(1)
-	go p.fire(gen, op)
+	go p.fire(gen, op, false)
 	return tree.ErrAsync
 }
 
@@ -530,12 +563,16 @@ func (p *Provider) SessionEnded() {
 	}
 }
 
-// fire waits RebootDelay (or SessionEndGrace after SessionEnded), then asks
-// logind. It owns nothing but its timers.
-func (p *Provider) fire(gen uint64, op string) {
+// fire waits RebootDelay (or SessionEndGrace after SessionEnded), unless
+// resumed, then for a maintenance window, then asks logind. It owns
+// nothing but its timers.
+func (p *Provider) fire(gen uint64, op string, resumed bool) {
 	defer p.wg.Done()
 	t := time.NewTimer(p.cfg.RebootDelay)
 	defer t.Stop()
+	if resumed {
+		t.Reset(0)
+	}
 	select {
 	case <-p.ctx.Done():
 		return
@@ -549,6 +586,9 @@ func (p *Provider) fire(gen uint64, op string) {
 			case <-t.C:
 			}
 		}
+	}
+	if !p.waitWindow(gen) {
+		return
 	}
 	err := p.b.power(p.ctx, op)
 	p.mu.Lock()
@@ -574,6 +614,39 @@ func (p *Provider) fire(gen uint64, op string) {
 	p.m = &m
 	if m.Phase == PhaseReport {
 		p.startReporter()
+	}
+}
+
+// waitWindow waits until Config.Window is open, recording in the marker
+// when that will be; false when the provider closed or the marker was
+// replaced meanwhile.
+func (p *Provider) waitWindow(gen uint64) bool {
+	for {
+		now := p.cfg.Now()
+		if p.cfg.Window.Open(now) {
+			return true
+		}
+		next := p.cfg.Window.Next(now)
+		p.mu.Lock()
+		if p.gen != gen || p.m == nil {
+			p.mu.Unlock()
+			return false
+		}
+		if !p.m.NotBefore.Equal(next.UTC()) {
+			m := *p.m
+			m.NotBefore = next.UTC()
+			// A failed save only loses the wait across a restart.
+			_ = saveMarker(p.cfg.StateDir, m)
+			p.m = &m
+		}
+		p.mu.Unlock()
+		t := time.NewTimer(min(next.Sub(now), p.cfg.WindowCheck))
+		select {
+		case <-p.ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
+		}
 	}
 }
 

@@ -38,6 +38,7 @@ import (
 	"github.com/omadm-agent/omadm-agent/csp/modemstatus"
 	"github.com/omadm-agent/omadm-agent/csp/system"
 	"github.com/omadm-agent/omadm-agent/csp/timedate"
+	"github.com/omadm-agent/omadm-agent/csp/window"
 	"github.com/omadm-agent/omadm-agent/modem"
 	"github.com/omadm-agent/omadm-agent/modem/mm"
 	"github.com/omadm-agent/omadm-agent/modem/wappush"
@@ -205,6 +206,10 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 		return fmt.Errorf("open the DM tree: %w", err)
 	}
 	accounts := dmacc.New(t)
+	ob, err := outbox.Open(filepath.Join(stateDir, "outbox"))
+	if err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
 
 	// FUMO and the system provider report results (Generic Alert 1226)
 	// through the engine, which exists only later: until then (their first
@@ -241,10 +246,14 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 		report := func(ctx context.Context, al tree.Alert) error {
 			return alertReport.Load().(func(context.Context, tree.Alert) error)(ctx, al)
 		}
+		windows, err := window.Parse(cfg.System.MaintenanceWindows) // validated with the config
+		if err != nil {
+			return err
+		}
 		sp, err := system.Mount(t, conn, system.Config{
 			StateDir: filepath.Join(stateDir, "system"), Units: cfg.System.Units, PowerOff: cfg.System.PowerOff,
 			RebootDelay: cfg.System.RebootDelay, MinUptime: cfg.System.MinUptime, JobTimeout: cfg.System.JobTimeout,
-			Report: report,
+			Report: report, Window: windows,
 		})
 		if err != nil {
 			log.Warn("./Vendor system object not mounted", "err", err)
@@ -263,7 +272,7 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 			}
 		}
 		if cfg.FUMO.Enabled {
-			fp, err := mountFUMO(t, conn, cfg, stateDir, report, log)
+			fp, err := mountFUMO(t, conn, cfg, stateDir, report, ob, log)
 			if err != nil {
 				log.Warn("./FUMO not mounted", "err", err)
 			} else {
@@ -275,11 +284,6 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 				}()
 			}
 		}
-	}
-
-	ob, err := outbox.Open(filepath.Join(stateDir, "outbox"))
-	if err != nil {
-		return fmt.Errorf("outbox: %w", err)
 	}
 
 	ui := &liveUI{}
@@ -297,7 +301,10 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 	obs.add(statusObserver{notify})
 	obs.add(memoryObserver{})
 	if sysProv != nil {
-		obs.add(sessionEndObserver{sysProv.SessionEnded})
+		obs.add(sessionEndObserver{func(bool) { sysProv.SessionEnded() }})
+	}
+	if fumoProv != nil {
+		obs.add(sessionEndObserver{fumoProv.SessionEnded})
 	}
 	var heartbeat time.Duration
 	wd, err := sdnotify.WatchdogInterval()
@@ -714,14 +721,17 @@ func (o kickObserver) SessionFinished(agent.Trigger, agent.Result, error) { o.ki
 
 func (o kickObserver) StateChanged(agent.Snapshot) { o.kick() }
 
-// sessionEndObserver tells the system provider that a session ended, so a
-// Reboot the server ordered in it runs now rather than after the fallback
-// delay ([system] reboot_delay).
-type sessionEndObserver struct{ ended func() }
+// sessionEndObserver tells a provider that a session ended (and whether it
+// succeeded): the system provider then runs a Reboot the server ordered in
+// it rather than after the fallback delay ([system] reboot_delay); FUMO
+// marks an updated slot good once its report went out ([fumo] mark_good).
+type sessionEndObserver struct{ ended func(ok bool) }
 
 func (sessionEndObserver) SessionStarted(agent.Trigger) {}
 
-func (o sessionEndObserver) SessionFinished(agent.Trigger, agent.Result, error) { o.ended() }
+func (o sessionEndObserver) SessionFinished(_ agent.Trigger, r agent.Result, err error) {
+	o.ended(err == nil && r.Status == 0)
+}
 
 func (sessionEndObserver) StateChanged(agent.Snapshot) {}
 

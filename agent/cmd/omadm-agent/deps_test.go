@@ -27,7 +27,7 @@ const module = "github.com/omadm-agent/omadm-agent"
 // protocol and data-structure core that must build and fuzz anywhere.
 var stdlibOnly = []string{
 	"tree", "tree/...", "agent/syncml", "agent/syncml/wbxml", "agent/notification", "agent/auth", "modem/wappush",
-	"smartcard", "smartcard/...",
+	"smartcard", "smartcard/...", "csp/window",
 }
 
 // onlyImportedBy: an external package (or prefix) and the module packages
@@ -52,10 +52,11 @@ var onlyImportedBy = []struct {
 
 // csp: the daemon core and the session engine may use csp/dmacc (the
 // Account type and store) but no other CSP; agent/device wires the device
-// CSPs into the tree.
+// CSPs into the tree. agent/config may use csp/window (stdlib-only, above)
+// to validate [system] maintenance_windows where the other keys are.
 var cspUsers = map[string][]string{
 	"agent": {"csp/dmacc"}, "agent/session": {"csp/dmacc"}, "agent/bootstrap": {"csp/dmacc"},
-	"agent/dbusapi": {"csp/dmacc"}, "agent/outbox": {}, "agent/config": {}, "agent/sdnotify": {},
+	"agent/dbusapi": {"csp/dmacc"}, "agent/outbox": {}, "agent/config": {"csp/window"}, "agent/sdnotify": {},
 }
 
 type goPkg struct {

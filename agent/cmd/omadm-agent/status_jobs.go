@@ -71,6 +71,12 @@ func printJobs(w io.Writer, cfg config.Config, stateDir string) {
 					line += ": " + j.Detail
 				}
 			}
+			if m := st.Mark; m != nil {
+				line += fmt.Sprintf("; slot %s mark-good %s", m.Slot, m.Status)
+				if m.Error != "" {
+					line += fmt.Sprintf(" (%d failed: %s)", m.Tries, m.Error)
+				}
+			}
 			fmt.Fprintln(w, line)
 		}
 	}
@@ -85,6 +91,9 @@ func printJobs(w io.Writer, cfg config.Config, stateDir string) {
 				line += ", correlator " + m.Correlator
 			}
 			line += ")"
+			if !m.NotBefore.IsZero() && m.Phase == system.PhaseScheduled {
+				line += "; waits for the maintenance window at " + m.NotBefore.Local().Format(time.RFC3339)
+			}
 			if m.Result != 0 {
 				line += fmt.Sprintf("; result %d", m.Result)
 			}
