@@ -46,6 +46,14 @@
 // Config.ReportRetry and at Resume until Report returns nil, then the
 // marker is kept in phase "reported" so it is sent exactly once.
 //
+// Maintenance windows (Config.Window, package csp/window): once the delay
+// or grace is over, an operation due outside every window waits for the
+// next one to open; the marker stays "scheduled" and records when
+// (Marker.NotBefore). The wall clock is re-read every Config.WindowCheck,
+// so a clock set late (NTP after boot) is followed. Close keeps such a
+// marker, and New in the same boot resumes the wait; in another boot the
+// operation counts as done (the device did restart) and 200 is reported.
+//
 // Guards: a second Reboot/PowerOff while one is scheduled or requested is
 // 403. Loop guard: once the boot that followed a Reboot/PowerOff ordered
 // here has been seen, another one is refused with 403 until the system has
