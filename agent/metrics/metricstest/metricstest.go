@@ -1,7 +1,3 @@
-// Package metricstest runs the real Prometheus node_exporter (Debian's
-// prometheus-node-exporter) with only its textfile collector, for tests
-// that check what a real collector makes of the agent's metrics file, and
-// parses what it serves.
 package metricstest
 
 import (
