@@ -297,12 +297,42 @@ func TestRefusedPushKeptAndRetried(t *testing.T) {
 	waitFor(t, "the SMS object to be deleted", func() bool { return len(list(t, c)) == 0 })
 }
 
+// running starts src.Serve and returns once it is running for certain:
+// its Handler has taken a push. A fixed pause before the next step cannot
+// promise that on a loaded machine (the goroutine may not have started).
+func running(ctx context.Context, t *testing.T, src *mm.Source) <-chan error {
+	t.Helper()
+	pdu := encode(t, modemtest.PDUSpec{UDH: portUDH, Data: wspHead + pkg0V12})[0]
+	taken := make(chan struct{}, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- src.Serve(ctx, func(context.Context, wappush.Push) error {
+			select {
+			case taken <- struct{}{}:
+			default:
+			}
+			return nil
+		})
+	}()
+	if _, err := rig.Fake.Deliver(pdu); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-taken:
+	case err := <-done:
+		t.Fatalf("Serve returned %v before it took the push", err)
+	case <-time.After(wait):
+		t.Fatalf("Serve took no push; ModemManager log tail:\n%s", rig.LogTail(3000))
+	}
+	return done
+}
+
 func TestServeTwice(t *testing.T) {
+	cleanup(t)
 	src := mm.New(dial(t), mm.Config{})
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- src.Serve(ctx, func(context.Context, wappush.Push) error { return nil }) }()
-	time.Sleep(100 * time.Millisecond)
+	defer cancel()
+	done := running(ctx, t, src)
 	if err := src.Serve(ctx, nil); !errors.Is(err, mm.ErrBusy) {
 		t.Errorf("got %v, want ErrBusy", err)
 	}
@@ -424,15 +454,12 @@ func TestModemManagerAppearsLater(t *testing.T) {
 }
 
 func TestConnectionClosed(t *testing.T) {
+	cleanup(t)
 	c, err := mmtest.Dial(rig.Bus.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() {
-		done <- mm.New(c, mm.Config{}).Serve(context.Background(), func(context.Context, wappush.Push) error { return nil })
-	}()
-	time.Sleep(300 * time.Millisecond)
+	done := running(context.Background(), t, mm.New(c, mm.Config{}))
 	c.Close()
 	select {
 	case err := <-done:
