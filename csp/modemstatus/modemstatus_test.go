@@ -66,13 +66,20 @@ func TestLeaves(t *testing.T) {
 		{modemstatus.LeafICCID, mmtest.ICCID, tree.FormatChr},
 		{modemstatus.LeafIMSI, mmtest.IMSI, tree.FormatChr},
 	}
-	// Signal quality and operator arrive just after registration.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		n, err := p.Get(context.Background(), modemstatus.Root.Child(modemstatus.LeafSignalQuality))
-		if err == nil && string(n.Value) != "0" || time.Now().After(deadline) {
-			break
+	// Signal quality, operator and access technologies arrive just after
+	// registration, not necessarily together: wait (bounded) until every
+	// leaf has its value, then check each.
+	settled := func() bool {
+		for _, tt := range tests {
+			n, err := p.Get(context.Background(), modemstatus.Root.Child(tt.leaf))
+			if err != nil || string(n.Value) != tt.want {
+				return false
+			}
 		}
+		return true
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !settled() && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	for _, tt := range tests {
