@@ -26,6 +26,9 @@ var (
 	ErrRollbackFailed   = errors.New("atomic roll back failed")                      // 516
 	ErrAsync            = errors.New("accepted for asynchronous processing")         // 202
 	ErrTxnDone          = errors.New("transaction already committed or rolled back") // 500
+	// ErrDryRun is returned, under WithDryRun, by a write that passed every
+	// check and would now change the tree or call a provider: 200.
+	ErrDryRun = errors.New("dry run: would be applied") // 200
 )
 
 // Status codes returned by StatusCode.
@@ -56,6 +59,7 @@ var statusOf = []struct {
 	{ErrRollbackFailed, StatusAtomicRollbackErr},
 	{ErrAtomicFailed, StatusAtomicFailed},
 	{ErrAsync, StatusAccepted},
+	{ErrDryRun, StatusOK},
 	{ErrBadRequest, StatusBadRequest},
 	{ErrForbidden, StatusForbidden},
 	{ErrNotFound, StatusNotFound},

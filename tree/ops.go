@@ -370,6 +370,9 @@ func (t *Tree) add(ctx context.Context, p Principal, u URI, v Value, props *Prop
 	if err := t.check(ctx, p, u, anc, acl.Add, AccessAdd); err != nil {
 		return err
 	}
+	if dryRun(ctx) {
+		return ErrDryRun
+	}
 	exc := t.addException(ctx, p, anc)
 	segs := strings.Split(string(u[len(anc)+1:]), "/")
 	now := t.now()
@@ -557,6 +560,9 @@ func (t *Tree) replace(ctx context.Context, p Principal, u URI, v Value) error {
 		}
 		return nil
 	}
+	if dryRun(ctx) {
+		return ErrDryRun
+	}
 	old := n.save()
 	t.record(func() { n.restore(old) })
 	n.value, n.format, n.typ = v.Data, v.Format, v.Type
@@ -580,6 +586,9 @@ func (t *Tree) replaceProp(ctx context.Context, p Principal, u URI, prop string,
 		}
 		if err := t.check(ctx, p, u, u, acl.Replace, AccessReplace); err != nil {
 			return err
+		}
+		if dryRun(ctx) {
+			return ErrDryRun
 		}
 		return t.setProp(u, func(sn *node) { sn.title = string(data) }, func(o *overlay) { o.title, o.hasTitle = string(data), true })
 	case "Name":
@@ -624,6 +633,9 @@ func (t *Tree) replaceACL(ctx context.Context, p Principal, n Node, s string) er
 		if !ok {
 			return fmt.Errorf("changing the ACL of %s for server %q: %w", n.URI, p.ServerID, ErrPermissionDenied)
 		}
+	}
+	if dryRun(ctx) {
+		return ErrDryRun
 	}
 	return t.setProp(n.URI, func(sn *node) { sn.acl = s }, func(o *overlay) { o.acl, o.hasACL = s, true })
 }
@@ -672,6 +684,9 @@ func (t *Tree) rename(ctx context.Context, p Principal, n Node, name string) err
 	}
 	if hasMount(sn) {
 		return fmt.Errorf("renaming %s would move a mount point: %w", u, ErrNotAllowed)
+	}
+	if dryRun(ctx) {
+		return ErrDryRun
 	}
 	parent, oldSeg := sn.parent, sn.name
 	parent.renameChild(sn, seg)
@@ -773,6 +788,9 @@ func (t *Tree) delete(ctx context.Context, p Principal, u URI) error {
 	if hasMount(n) || t.hasPermanent(n, u) {
 		return fmt.Errorf("%s contains permanent nodes: %w", u, ErrNotAllowed)
 	}
+	if dryRun(ctx) {
+		return ErrDryRun
+	}
 	parent := n.parent
 	i := parent.childPos(n.name)
 	parent.removeChild(i)
@@ -846,6 +864,9 @@ func (t *Tree) exec(ctx context.Context, p Principal, uri string, data []byte, c
 	x, ok := m.p.(Executer)
 	if !ok {
 		return fmt.Errorf("provider %s does not support Exec: %w", m.prefix, ErrNotAllowed)
+	}
+	if dryRun(ctx) {
+		return ErrDryRun
 	}
 	if err := x.Exec(ctx, u, bytes.Clone(data), corr); err != nil {
 		if errors.Is(err, ErrAsync) {

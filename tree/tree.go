@@ -376,8 +376,12 @@ func (t *Tree) atomically(f func() error) error {
 }
 
 // touch prepares a write to a provider: inside a Txn the provider must be
-// Transactional and is begun on first touch.
+// Transactional and is begun on first touch. Under WithDryRun it is where a
+// provider write stops (ErrDryRun), before the provider is involved.
 func (t *Tree) touch(ctx context.Context, m *mount) error {
+	if dryRun(ctx) {
+		return ErrDryRun
+	}
 	if t.tx == nil || m.tx != nil {
 		return nil
 	}
@@ -477,4 +481,22 @@ func (t *Tree) txnOf(ctx context.Context) *Txn {
 		return nil
 	}
 	return tx
+}
+
+type dryRunKey struct{}
+
+// WithDryRun returns a context under which Add, Replace (values and
+// properties), Delete, Copy and Exec run every check the command would
+// meet (node existence, DDF access type and format, ACL, the provider's
+// support of the command) and then return ErrDryRun (status 200) instead
+// of changing the tree or calling the provider's write. Get is unchanged.
+// Checks made inside a provider's write (a value the service refuses) are
+// not run: a dry run says "allowed", not "will succeed".
+func WithDryRun(ctx context.Context) context.Context {
+	return context.WithValue(ctx, dryRunKey{}, true)
+}
+
+func dryRun(ctx context.Context) bool {
+	v, _ := ctx.Value(dryRunKey{}).(bool)
+	return v
 }
