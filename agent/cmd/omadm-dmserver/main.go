@@ -6,7 +6,19 @@
 //	omadm-dmserver --scenario FILE [--listen 127.0.0.1:8443] [--ca-out FILE]
 //	               [--server-id ID --server-password P ...] [--push-out FILE --session-id N]
 //	               [--transcript] [--forever]
+//	omadm-dmserver --replay RECORD_DIR [record options] [the options above]
+//	omadm-dmserver --from-record RECORD_DIR [--out FILE.dms] [record options]
 //	omadm-dmserver --list
+//
+// --from-record turns a session record (the directory the agent writes for
+// one session with [agent] record_dir or "omadm-agent session --record")
+// into a scenario that replays the field server's commands and expects the
+// statuses the field client returned (dmtest.ConvertRecord); --replay
+// serves that scenario directly. Record options: --auth and --server-cred
+// (default: what the record shows), --expect-values (also expect the field
+// device's Results values and own alerts), --secret-placeholder TEXT (send
+// TEXT where the record holds a redacted secret; without it such a record
+// is refused).
 //
 // It prints its URL, writes the CA certificate the client must trust,
 // optionally writes a Package #0 for a server-initiated session, serves
@@ -85,6 +97,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var (
 		scenario   = fs.String("scenario", "", "scenario file (.dms) to play")
+		replay     = fs.String("replay", "", "session record directory to replay (converted as --from-record does)")
+		fromRecord = fs.String("from-record", "", "convert this session record directory into a scenario, print it (or write --out) and exit")
+		outFile    = fs.String("out", "", "with --from-record: write the scenario to this file instead of stdout")
+		srvCredDir = fs.String("server-cred", "", "with --from-record/--replay: the scenario's server-cred none, basic, md5, hmac (default: what the record shows)")
+		expValues  = fs.Bool("expect-values", false, "with --from-record/--replay: also expect the field device's Results values and own alerts (default: comments)")
+		secretPH   = fs.String("secret-placeholder", "", "with --from-record/--replay: send this text where the record holds a redacted secret (default: refuse such a record)")
 		list       = fs.Bool("list", false, "list the built-in checks and exit")
 		listen     = fs.String("listen", "127.0.0.1:8443", "listen address")
 		host       = fs.String("host", "", "host name or address of this machine as the device sees it (URL and certificate)")
@@ -97,7 +115,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		clientUser = fs.String("client-user", "", "client user name (CLCRED AAuthName)")
 		clientPW   = fs.String("client-password", "", "client password (CLCRED); or set DMSERVER_CLIENT_PASSWORD")
 		clientNon  = fs.String("client-nonce", "", "client nonce (CLCRED AAuthData): text, b64:... or hex:...")
-		authMode   = fs.String("auth", "", "client authentication required: none, basic, md5, hmac (default: the scenario's)")
+		authMode   = fs.String("auth", "", "client authentication required: none, basic, md5, hmac (default: the scenario's, or what the record shows)")
 		encoding   = fs.String("encoding", "", "reply encoding: xml or wbxml (default: the client's)")
 		maxMsg     = fs.Int("maxmsgsize", 0, "MaxMsgSize to advertise and enforce (default: the scenario's)")
 		pushOut    = fs.String("push-out", "", "write a Package #0 (server-initiated session trigger) to this file")
@@ -111,7 +129,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		verbose    = fs.Bool("v", false, "log every exchange to stderr")
 	)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: omadm-dmserver --scenario FILE [options]\n       omadm-dmserver --list\n\noptions:\n")
+		fmt.Fprintf(stderr, "usage: omadm-dmserver --scenario FILE [options]\n"+
+			"       omadm-dmserver --replay RECORD_DIR [record options] [options]\n"+
+			"       omadm-dmserver --from-record RECORD_DIR [--out FILE.dms] [record options]\n"+
+			"       omadm-dmserver --list\n\n"+
+			"A RECORD_DIR is one session recorded by the agent ([agent] record_dir, or\n"+
+			"omadm-agent session --record DIR). Record options: --auth, --server-cred,\n"+
+			"--expect-values, --secret-placeholder.\n\noptions:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -136,12 +160,57 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(tw, "line N: expect ...\trequired\teach expectation of the scenario")
 		return tw.Flush()
 	}
-	if *scenario == "" {
-		return usageError{"--scenario is required"}
+	modes := 0
+	for _, v := range []string{*scenario, *replay, *fromRecord} {
+		if v != "" {
+			modes++
+		}
 	}
-	sc, err := dmtest.LoadScenario(*scenario)
-	if err != nil {
-		return err
+	switch {
+	case modes == 0:
+		return usageError{"--scenario, --replay or --from-record is required"}
+	case modes > 1:
+		return usageError{"give only one of --scenario, --replay and --from-record"}
+	case *outFile != "" && *fromRecord == "":
+		return usageError{"--out goes with --from-record"}
+	case *scenario != "" && (*srvCredDir != "" || *expValues || *secretPH != ""):
+		return usageError{"--server-cred, --expect-values and --secret-placeholder go with --from-record or --replay"}
+	}
+	for name, v := range map[string]string{"--auth": *authMode, "--server-cred": *srvCredDir} {
+		switch v {
+		case "", dmtest.AuthNone, dmtest.AuthBasic, dmtest.AuthMD5, dmtest.AuthHMAC:
+		default:
+			return usageError{fmt.Sprintf("%s: want none, basic, md5 or hmac, got %q", name, v)}
+		}
+	}
+	var sc *dmtest.Scenario
+	if *scenario != "" {
+		var err error
+		if sc, err = dmtest.LoadScenario(*scenario); err != nil {
+			return err
+		}
+	} else {
+		dir := *replay + *fromRecord
+		conv, err := dmtest.ConvertRecord(dir, dmtest.RecordOptions{Auth: *authMode, ServerCred: *srvCredDir,
+			Values: *expValues, SecretPlaceholder: *secretPH})
+		if err != nil {
+			return err
+		}
+		for _, w := range conv.Warnings {
+			fmt.Fprintf(stderr, "omadm-dmserver: record: %s\n", w)
+		}
+		if *fromRecord != "" {
+			if *outFile == "" {
+				_, err := stdout.Write(conv.DMS)
+				return err
+			}
+			if err := os.WriteFile(*outFile, conv.DMS, 0o600); err != nil {
+				return fmt.Errorf("writing the scenario: %w", err)
+			}
+			fmt.Fprintf(stdout, "omadm-dmserver: scenario %s (%d rounds) written to %s\n", conv.Scenario.Name, conv.Scenario.Rounds(), *outFile)
+			return nil
+		}
+		sc = conv.Scenario
 	}
 	if *serverPW == "" {
 		*serverPW = os.Getenv("DMSERVER_SERVER_PASSWORD")
