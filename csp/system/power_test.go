@@ -34,13 +34,20 @@ func TestRebootAfterDelay(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("state file mode: got %v (%v), want 0600", fi.Mode().Perm(), err)
 	}
-	if c := dbustest.Calls(t, e.logind, "Reboot"); len(c) != 0 {
-		t.Fatalf("Reboot called before the delay: %+v", c)
+	// A Reboot in logind's log when the answer arrived less than the delay
+	// after start (taken before Exec) came too early. When a loaded machine
+	// answers later than that, the look proves nothing either way: it is
+	// not taken as a failure (the delay timer may rightly have fired).
+	early := func(when string) {
+		t.Helper()
+		c := dbustest.Calls(t, e.logind, "Reboot")
+		if since := time.Since(start); len(c) != 0 && since < e.config().RebootDelay {
+			t.Fatalf("Reboot called %s, less than %v after Exec, before the %v delay: %+v", when, since, e.config().RebootDelay, c)
+		}
 	}
+	early("at once")
 	time.Sleep(400 * time.Millisecond)
-	if c := dbustest.Calls(t, e.logind, "Reboot"); len(c) != 0 {
-		t.Fatalf("Reboot called %v after Exec, before the 700ms delay: %+v", time.Since(start), c)
-	}
+	early("400ms later")
 	c := waitCalls(t, e.logind, "Reboot", 1, 5*time.Second)
 	if since := time.Since(start); since < 700*time.Millisecond {
 		t.Errorf("Reboot seen after %v, want ≥ 700ms", since)
