@@ -30,6 +30,8 @@
 //	    Ext/Message               chr   Get      last progress message or error
 //	    Ext/SlotGood              chr   Get      "true" RAUC marked the updated slot good,
 //	                                             "false" not yet or failed, "" nothing to mark
+//	    Ext/RebootAt              chr   Get      when the reboot waits for (RFC 3339 UTC,
+//	                                             Job.NotBefore), "" when nothing waits
 //
 // Exec returns tree.ErrAsync (202) at once and the job runs in the
 // provider's goroutine; a second Exec (or a PkgData Replace) while a job
@@ -47,8 +49,8 @@
 // States and results:
 //
 //	Download           30 → 40 and 200 after RAUC Info read the bundle; 20 on failure
-//	Update             50 → 60 (InstallBundle) → reboot → 100 and 200; 70/80 on failure
-//	DownloadAndUpdate  30 → 40 → 50 → 60 → reboot → 100 and 200
+//	Update             50 → 60 (InstallBundle) → reboot (in Config.Window) → 100 and 200; 70/80 on failure
+//	DownloadAndUpdate  30 → 40 → 50 → 60 → reboot (in Config.Window) → 100 and 200
 //	download failures  411 bad/empty/non-https URL, HTTP 404/410, unknown host;
 //	                   406 HTTP 401/403/407 or an untrusted TLS certificate;
 //	                   407 time-out; 412 HTTP 502/503; 500 other HTTP errors;
@@ -73,6 +75,28 @@
 // the version check guards against a slot rewritten by someone else. With
 // the same boot id (the agent restarted, the device did not) the job keeps
 // waiting; Config.Reboot, if set, is called once per process to reboot.
+//
+// Maintenance windows (Config.Window, package csp/window; no OMA
+// specification defines them, see csp/window): installing into RAUC's
+// inactive slot does not disturb the gateway, the reboot does, so only
+// the call of Config.Reboot waits; download and install never do. When
+// the install completes outside every window, the job stays installed
+// (phase installed, State 60 Update Progressing as for any install
+// waiting for its reboot: no new State value), Job.NotBefore (persisted,
+// Ext/RebootAt, Status.RebootAt) is the window's next opening, and the
+// window goroutine re-reads the clock (Config.Now) every
+// Config.WindowCheck (default one minute, so a clock set late by NTP is
+// followed: NotBefore is recomputed and saved again; a jump over the
+// whole window waits for the next one) and calls Reboot once the window
+// is open, clearing NotBefore first. Close stops the wait without
+// touching the state file; the next Resume in the same boot waits again
+// (or reboots at once if the window is open by then); in a new boot (the
+// device was rebooted by something else) the post-reboot check above
+// runs and reports as always. With Config.Reboot nil nothing waits and
+// no NotBefore is recorded. A second Exec (or PkgData Replace) while the
+// reboot waits is ErrBusy, 403, like any unreported job: in FUMO's state
+// machine State 60 (Update Progressing) accepts no Download, Update or
+// DownloadAndUpdate until the update's result is decided and reported.
 //
 // Marking the slot good (Config.MarkGood, TOML [fumo] mark_good, parsed by
 // ParseMarkGood): bootloaders that count boot attempts fall back to the
@@ -131,10 +155,14 @@
 // Goroutines: the provider owns at most one worker goroutine, started by
 // Exec or Resume, which runs the job's phases and calls Config.Report,
 // Config.Reboot and (on-boot) Mark. It ends when the job is reported, when
-// it waits for the reboot, or when Close cancels it. It also owns at most
-// one marker goroutine, started by SessionEnded (or Resume, on-boot),
+// it waits for the reboot, or when Close cancels it. While a reboot
+// waits for the maintenance window it owns the window goroutine, started
+// by the worker after it saved Job.NotBefore, which saves NotBefore
+// changes and calls Config.Reboot; it ends after that call, when the job
+// changes, or when Close cancels it. Wait does not wait for it. It also
+// owns at most one marker goroutine, started by SessionEnded (or Resume, on-boot),
 // which calls Config.Delivered, Mark and Config.OnMark and ends after one
-// attempt. Close cancels both and waits for them (csp.Wait, bounded by its
-// ctx). Get, Replace, Exec and SessionEnded are safe for concurrent use
+// attempt. Close cancels all three and waits for them (csp.Wait, bounded
+// by its ctx). Get, Replace, Exec and SessionEnded are safe for concurrent use
 // (one mutex); SessionEnded never blocks.
 package fumo

@@ -238,8 +238,9 @@ func TestTree(t *testing.T) {
 		{"./FUMO/1/DownloadAndUpdate", "node", "PkgURL"},
 		{"./FUMO/1/State", "int", "10"},
 		{"./FUMO/1/PkgName", "chr", ""},
-		{"./FUMO/1/Ext", "node", "Progress/Message/SlotGood"},
+		{"./FUMO/1/Ext", "node", "Progress/Message/SlotGood/RebootAt"},
 		{"./FUMO/1/Ext/SlotGood", "chr", ""},
+		{"./FUMO/1/Ext/RebootAt", "chr", ""},
 		{"./FUMO/1/Ext/Progress", "int", "0"},
 	}
 	for _, tc := range structure {
@@ -359,7 +360,7 @@ func TestConformance(t *testing.T) {
 		},
 		// State and Ext/Progress are int: the suite replaces with chr, which the
 		// DDF format check refuses (415) first; TestTree checks them for 405.
-		ReadOnly: []tree.URI{"./FUMO/1/PkgName", "./FUMO/1/PkgVersion", "./FUMO/1/Ext/Message", "./FUMO/1/Ext/SlotGood"},
+		ReadOnly: []tree.URI{"./FUMO/1/PkgName", "./FUMO/1/PkgVersion", "./FUMO/1/Ext/Message", "./FUMO/1/Ext/SlotGood", "./FUMO/1/Ext/RebootAt"},
 	})
 }
 

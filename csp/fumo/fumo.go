@@ -18,6 +18,7 @@ import (
 
 	"github.com/omadm-agent/omadm-agent/csp"
 	"github.com/omadm-agent/omadm-agent/csp/internal/dbuscall"
+	"github.com/omadm-agent/omadm-agent/csp/window"
 	"github.com/omadm-agent/omadm-agent/tree"
 )
 
@@ -45,6 +46,7 @@ const (
 	NodeProgress          = "Progress" // Ext/Progress: percent of the current phase
 	NodeMessage           = "Message"  // Ext/Message: last progress or error message
 	NodeSlotGood          = "SlotGood" // Ext/SlotGood: "true", "false" or "" (see MarkGood)
+	NodeRebootAt          = "RebootAt" // Ext/RebootAt: when the reboot waits for (RFC 3339 UTC) or ""
 )
 
 // Defaults of Config.
@@ -58,6 +60,7 @@ const (
 	DefaultReportRetry          = 30 * time.Second
 	DefaultIdleTimeout          = 60 * time.Second
 	DefaultMarkTries            = 5
+	DefaultWindowCheck          = time.Minute
 )
 
 // Config configures New and Mount. Dir and Report are required.
@@ -91,13 +94,24 @@ type Config struct {
 	// written, exactly once.
 	Report func(ctx context.Context, a tree.Alert) error
 	// Reboot, if set, is called once the bundle is installed (and the
-	// state saved) to boot into the new slot. Nil: someone else reboots.
+	// state saved) to boot into the new slot, as soon as Window is open.
+	// Nil: someone else reboots (Window is then not used).
 	Reboot func(ctx context.Context) error
+	// Window confines the call of Reboot to maintenance windows: after an
+	// install outside every window the job stays installed (State 60),
+	// Job.NotBefore (Ext/RebootAt) records the next opening, and Reboot
+	// is called when it comes, also after an agent restart in the same
+	// boot. Download and install are never delayed. Empty: always open.
+	Window window.Schedule
+	// WindowCheck is how often a wait for Window re-reads the clock (Now),
+	// so that a clock set late (NTP after boot) is followed (default
+	// DefaultWindowCheck).
+	WindowCheck time.Duration
 	// BootID identifies the current boot (default: the kernel's
 	// /proc/sys/kernel/random/boot_id). A change since the install
 	// completed means the device has rebooted.
 	BootID func() (string, error)
-	// Now is the clock (tests); default time.Now.
+	// Now is the wall clock (Job.Started, Window); default time.Now.
 	Now func() time.Time
 	// CallTimeout bounds each D-Bus call (default DefaultCallTimeout).
 	CallTimeout time.Duration
@@ -142,7 +156,9 @@ type Config struct {
 //
 // Goroutines: the provider owns at most one worker goroutine at a time,
 // started by Exec or Resume and running the job's phases; it ends when the
-// job is reported, waits for a reboot, or Close cancels it.
+// job is reported, waits for a reboot, or Close cancels it. While an
+// installed job waits for Config.Window it also owns the window
+// goroutine, which calls Config.Reboot when the window opens.
 type Provider struct {
 	cfg  Config
 	x    tree.URI // Root/Instance
@@ -150,7 +166,8 @@ type Provider struct {
 	r    installer
 	base context.Context
 	stop context.CancelFunc
-	wg   sync.WaitGroup
+	wg   sync.WaitGroup // worker and marker (Wait)
+	wwg  sync.WaitGroup // window goroutine (Close only)
 
 	mu       sync.Mutex // guards everything below
 	st       Snapshot   // as persisted
@@ -160,6 +177,7 @@ type Provider struct {
 	closed   bool
 	rebooted bool // Reboot was called in this process
 	marking  bool // the marker goroutine is active
+	waiting  bool // the window goroutine is active
 }
 
 // New returns a provider using RAUC over conn (normally the system bus; nil
@@ -216,6 +234,9 @@ func New(conn *dbus.Conn, cfg Config) (*Provider, error) {
 	}
 	if cfg.MarkTries <= 0 {
 		cfg.MarkTries = DefaultMarkTries
+	}
+	if cfg.WindowCheck <= 0 {
+		cfg.WindowCheck = DefaultWindowCheck
 	}
 	var tc *tls.Config
 	if cfg.TLS != nil {
@@ -297,9 +318,11 @@ func (p *Provider) Resume() {
 	}
 }
 
-// Close stops the worker and marker goroutines and waits for them until
-// ctx is done.
-// The job stays in the state file and continues after the next Resume.
+// Close stops the worker, marker and window goroutines and waits for
+// them until ctx is done.
+// The job stays in the state file and continues after the next Resume; a
+// wait for the maintenance window keeps its Job.NotBefore and goes on
+// after the next Resume in the same boot.
 func (p *Provider) Close(ctx context.Context) error {
 	p.mu.Lock()
 	p.closed = true
@@ -308,11 +331,15 @@ func (p *Provider) Close(ctx context.Context) error {
 	if err := csp.Wait(ctx, &p.wg); err != nil {
 		return fmt.Errorf("fumo: close: %w", err)
 	}
+	if err := csp.Wait(ctx, &p.wwg); err != nil {
+		return fmt.Errorf("fumo: close: %w", err)
+	}
 	return nil
 }
 
 // Wait blocks until the worker goroutine is idle (job reported, waiting
-// for a reboot, or stopped) and no Mark attempt runs, or ctx is done.
+// for a reboot or for the maintenance window, or stopped) and no Mark
+// attempt runs, or ctx is done. It does not wait for the window.
 func (p *Provider) Wait(ctx context.Context) error { return csp.Wait(ctx, &p.wg) }
 
 // Status is a snapshot of the provider for tools and tests.
@@ -330,6 +357,9 @@ type Status struct {
 	MarkSlot   string
 	MarkTries  int
 	MarkError  string
+	// RebootAt is when an installed job calls Config.Reboot (the next
+	// opening of Config.Window); zero when it does not wait for one.
+	RebootAt time.Time
 }
 
 // Status returns the current state.
@@ -340,6 +370,7 @@ func (p *Provider) Status() Status {
 	if j := p.st.Job; j != nil {
 		s.Phase, s.Op, s.Result, s.Detail = j.Phase, j.Op, j.Result, j.Detail
 	}
+	s.RebootAt = p.rebootAtLocked()
 	if m := p.st.Mark; m != nil {
 		s.MarkStatus, s.MarkSlot, s.MarkTries, s.MarkError = m.Status, m.Slot, m.Tries, m.Error
 	}
@@ -390,13 +421,19 @@ func (p *Provider) Get(ctx context.Context, u tree.URI) (tree.Node, error) {
 	case p.node(NodeState):
 		return leaf(tree.FormatInt, strconv.Itoa(int(p.st.State)))
 	case p.node(NodeExt):
-		return interior("", NodeProgress, NodeMessage, NodeSlotGood)
+		return interior("", NodeProgress, NodeMessage, NodeSlotGood, NodeRebootAt)
 	case p.node(NodeExt, NodeProgress):
 		return leaf(tree.FormatInt, strconv.Itoa(p.pct))
 	case p.node(NodeExt, NodeMessage):
 		return leaf(tree.FormatChr, p.msg)
 	case p.node(NodeExt, NodeSlotGood):
 		return leaf(tree.FormatChr, p.slotGoodLocked())
+	case p.node(NodeExt, NodeRebootAt):
+		v := ""
+		if t := p.rebootAtLocked(); !t.IsZero() {
+			v = t.UTC().Format(time.RFC3339)
+		}
+		return leaf(tree.FormatChr, v)
 	}
 	return tree.Node{}, fmt.Errorf("%s: %w", u, tree.ErrNotFound)
 }
@@ -565,6 +602,9 @@ func (p *Provider) work() {
 		}
 		p.st = st
 		if wait {
+			if j.Phase == PhaseInstalled && !j.NotBefore.IsZero() {
+				p.startWindowLocked(j.Started)
+			}
 			p.running = false
 			p.mu.Unlock()
 			return
@@ -726,17 +766,10 @@ func (p *Provider) handle(ctx context.Context, j *Job) (next Phase, wait bool, e
 			return "", false, fmt.Errorf("fumo: boot id: %w", err)
 		}
 		if boot == j.BootID {
-			p.mu.Lock()
-			ask := p.cfg.Reboot != nil && !p.rebooted
-			p.rebooted = true
-			p.mu.Unlock()
-			if ask {
-				if err := p.cfg.Reboot(ctx); err != nil {
-					p.setMsg("reboot: " + err.Error())
-				}
-			}
+			p.rebootOrWait(ctx, j)
 			return PhaseInstalled, true, nil
 		}
+		j.NotBefore = time.Time{} // the device rebooted: no wait left
 		return p.afterReboot(ctx, j)
 
 	case PhaseReport:
@@ -879,5 +912,6 @@ func (p *Provider) Describe() []tree.Desc {
 		d(NodeExt+"/"+NodeProgress, g, tree.FormatInt, tree.TypeText, "One", "Percent done of the current phase"),
 		d(NodeExt+"/"+NodeMessage, g, tree.FormatChr, tree.TypeText, "One", "Last progress or error message"),
 		d(NodeExt+"/"+NodeSlotGood, g, tree.FormatChr, tree.TypeText, "One", "true: the updated slot was marked good; false: not yet or failed; empty: nothing to mark"),
+		d(NodeExt+"/"+NodeRebootAt, g, tree.FormatChr, tree.TypeText, "One", "When the reboot into the installed slot waits for (next maintenance window, RFC 3339 UTC); empty: no wait"),
 	}
 }

@@ -66,6 +66,8 @@ func FuzzDecodeState(f *testing.F) {
 	f.Add([]byte(`{"v":1,"state":10}`))
 	f.Add([]byte(`{"v":1,"state":100,"job":{"op":"update","phase":"done","source":"./FUMO/1/Update","result":200,"started":"2026-11-22T03:00:00Z"},` +
 		`"mark":{"job":"2026-11-22T03:00:00Z","slot":"B","status":"pending","tries":2,"error":"x","type":"t","source":"./FUMO/1/Update","data":"200"}}`))
+	f.Add([]byte(`{"v":1,"state":60,"have_data":true,"job":{"op":"downloadandupdate","phase":"installed","source":"./FUMO/1/DownloadAndUpdate",` +
+		`"version":"2026.11.1","target_slot":"B","boot_id":"b1","started":"2026-11-23T12:00:00Z","not_before":"2026-11-24T02:00:00Z"}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := DecodeState(b)
 		if err != nil {

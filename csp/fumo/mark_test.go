@@ -51,6 +51,13 @@ func (e *raucEnv) count(t *testing.T, call string) int {
 // boot-status of the slot with bootname.
 func (e *raucEnv) bootStatus(t *testing.T, bootname string) string {
 	t.Helper()
+	return e.slotProp(t, bootname, "boot-status")
+}
+
+// slotProp asks RAUC's GetSlotStatus for the string property key of the
+// slot with bootname ("" when the slot lacks it).
+func (e *raucEnv) slotProp(t *testing.T, bootname, key string) string {
+	t.Helper()
 	var slots []struct {
 		Name  string
 		Props map[string]dbus.Variant
@@ -61,8 +68,8 @@ func (e *raucEnv) bootStatus(t *testing.T, bootname string) string {
 	}
 	for _, s := range slots {
 		if b, _ := s.Props["bootname"].Value().(string); b == bootname {
-			st, _ := s.Props["boot-status"].Value().(string)
-			return st
+			v, _ := s.Props[key].Value().(string)
+			return v
 		}
 	}
 	t.Fatalf("GetSlotStatus: no slot with bootname %s in %+v", bootname, slots)

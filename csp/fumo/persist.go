@@ -22,7 +22,9 @@ import (
 //	pkg_name      string  ./FUMO/<x>/PkgName
 //	pkg_version   string  ./FUMO/<x>/PkgVersion
 //	have_data     bool    a complete package is in PackageFile
-//	job           object  the running or unreported job (Job), absent when none
+//	job           object  the running or unreported job (Job), absent when none;
+//	                      its not_before (RFC 3339, Job.NotBefore) was added
+//	                      without a schema change: absent means no wait
 //	mark          object  the mark of the last successful update (SlotMark),
 //	                      absent when none (added without a schema change:
 //	                      older readers ignore it)
@@ -102,6 +104,10 @@ type Job struct {
 	Result     Result    `json:"result,omitempty"`      // decided result (PhaseReport, PhaseDone)
 	Detail     string    `json:"detail,omitempty"`      // why it failed
 	Started    time.Time `json:"started"`
+	// NotBefore is set (UTC) while an installed job waits for the
+	// maintenance window (Config.Window) to call Config.Reboot: the
+	// window's next opening. Absent in older files: no wait.
+	NotBefore time.Time `json:"not_before,omitzero"`
 }
 
 // Snapshot is the whole state file (see the key index above).
