@@ -457,6 +457,7 @@ type converter struct {
 	srvFile string
 	maxMsg  int
 	maxObj  int
+	srvSeen bool
 	respURI string
 	enc     map[syncml.Encoding]bool
 }
@@ -527,6 +528,7 @@ func (c *converter) convert() (*Conversion, error) {
 		}
 		// Server message.
 		c.serverAuth(m)
+		c.serverHeader(m, cur)
 		code, chal := hdrStatusOf(m.msg)
 		if code == int(syncml.StatusInvalidCredentials) || code == int(syncml.StatusMissingCredentials) {
 			if n := countServerCommands(m.msg); n > 0 {
@@ -810,13 +812,17 @@ func describe(cmd *syncml.Command, label string) string {
 	return cleanLine(d)
 }
 
-// serverMessage adds the commands of server message m to round r.
-func (c *converter) serverMessage(m *recMsg, r *recRound) error {
+// serverHeader takes MaxMsgSize, MaxObjSize and RespURI from the header of
+// server message m: the first server message gives the header directives,
+// a later change becomes a directive of round r (the engine applies it to
+// the whole reply package of the round).
+func (c *converter) serverHeader(m *recMsg, r *recRound) {
 	h := m.msg.Hdr
-	r.srvFiles = append(r.srvFiles, m.name)
+	first := !c.srvSeen
+	c.srvSeen = true
 	if h.Meta != nil {
 		if v, ok := h.Meta.MaxMsgSizeInt(); ok && v > 0 && v <= 1<<30 {
-			if len(c.rounds) == 1 && c.maxMsg == 0 && len(r.srvFiles) == 1 {
+			if first {
 				c.maxMsg = int(v)
 			} else if int(v) != c.effectiveMaxMsg() {
 				r.maxMsg = int(v)
@@ -839,6 +845,12 @@ func (c *converter) serverMessage(m *recMsg, r *recRound) error {
 			}
 		}
 	}
+}
+
+// serverMessage adds the commands of server message m to round r.
+func (c *converter) serverMessage(m *recMsg, r *recRound) error {
+	h := m.msg.Hdr
+	r.srvFiles = append(r.srvFiles, m.name)
 	first := true
 	for _, cmd := range m.msg.Body {
 		switch cmd.Kind {
@@ -1205,9 +1217,12 @@ func (c *converter) emitStatuses(line func(string, ...any), comment func(string)
 	}
 	comment(fmt.Sprintf("what the field client answered to the server's package %s", strings.Join(prev.srvFiles, ", ")))
 	for _, s := range prev.sent {
-		if !s.hasStatus {
+		switch {
+		case !s.hasStatus:
 			comment(fmt.Sprintf("no Status from the field client for %s", s.desc))
-		} else {
+		case s.status < 100 || s.status > 599:
+			comment(fmt.Sprintf("the field client answered %s with %d, which is no status code", s.desc, s.status))
+		default:
 			line("expect status %s %d", s.label, s.status)
 		}
 		seen := map[string]bool{}
