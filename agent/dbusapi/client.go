@@ -133,6 +133,16 @@ func (c *Client) ProcessFile(ctx context.Context, f *os.File, kind string) (stri
 	return id, nil
 }
 
+// PlanFile passes f (a server package) to the agent and returns its plan:
+// what the device would answer, with nothing changed.
+func (c *Client) PlanFile(ctx context.Context, f *os.File, serverID string) (string, error) {
+	var report string
+	if err := c.obj.CallWithContext(ctx, Interface+".PlanFile", 0, dbus.UnixFD(f.Fd()), serverID).Store(&report); err != nil {
+		return "", wrap(err)
+	}
+	return report, nil
+}
+
 // State is the decoded GetState answer.
 type State struct {
 	Version       string

@@ -54,6 +54,11 @@ type Options struct {
 	Logger *slog.Logger
 	// CallTimeout bounds one method call (default 30s).
 	CallTimeout time.Duration
+	// Planner answers PlanFile: what the device would answer to the
+	// server package pkg from serverID, as a printable report, with
+	// nothing changed (session.Engine.Plan). Nil: PlanFile fails with
+	// org.freedesktop.DBus.Error.NotSupported.
+	Planner func(ctx context.Context, serverID string, pkg []byte) (string, error)
 }
 
 // Server is the exported control API object. Its SessionStarted,
@@ -93,6 +98,7 @@ func Export(conn *dbus.Conn, b Backend, opts Options) (*Server, error) {
 			"GetState":     m.GetState,
 			"Reload":       m.Reload,
 			"ProcessFile":  m.ProcessFile,
+			"PlanFile":     m.PlanFile,
 		}},
 		{"org.freedesktop.DBus.Properties", map[string]any{
 			"Get":    p.Get,
@@ -338,6 +344,37 @@ func (m methods) ProcessFile(sender dbus.Sender, fd dbus.UnixFD, kind string) (s
 	return strings.Join(ids, ","), nil
 }
 
+// PlanFile reads a server package from fd and returns the plan of what the
+// device would answer to it (Options.Planner). It reveals current values
+// of the tree (not secrets), so it is restricted like the changing methods.
+func (m methods) PlanFile(sender dbus.Sender, fd dbus.UnixFD, serverID string) (string, *dbus.Error) {
+	f := os.NewFile(uintptr(fd), "dbus-fd")
+	if f == nil {
+		return "", dbus.NewError(ErrNameBadInput, []any{"invalid file descriptor"})
+	}
+	defer f.Close()
+	if _, derr := m.s.authorize(sender, "PlanFile"); derr != nil {
+		return "", derr
+	}
+	if m.s.opts.Planner == nil {
+		return "", dbus.NewError("org.freedesktop.DBus.Error.NotSupported", []any{"this agent cannot plan"})
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return "", dbus.NewError(ErrNameBadInput, []any{"read: " + err.Error()})
+	}
+	if len(data) > MaxFileSize {
+		return "", dbus.NewError(ErrNameBadInput, []any{fmt.Sprintf("file larger than %d bytes", MaxFileSize)})
+	}
+	ctx, cancel := m.s.ctx()
+	defer cancel()
+	out, err := m.s.opts.Planner(ctx, serverID, data)
+	if err != nil {
+		return "", dbus.NewError(ErrNameBadInput, []any{strings.ReplaceAll(err.Error(), "\n", "; ")})
+	}
+	return out, nil
+}
+
 // propsObj implements org.freedesktop.DBus.Properties; values are read from
 // the live snapshot.
 type propsObj struct{ s *Server }
@@ -390,6 +427,11 @@ const introspectXML = `<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object I
    <arg name="file" type="h" direction="in"/>
    <arg name="kind" type="s" direction="in"/>
    <arg name="trigger_id" type="s" direction="out"/>
+  </method>
+  <method name="PlanFile">
+   <arg name="file" type="h" direction="in"/>
+   <arg name="server_id" type="s" direction="in"/>
+   <arg name="report" type="s" direction="out"/>
   </method>
   <signal name="SessionStarted">
    <arg name="server" type="s"/>

@@ -245,7 +245,13 @@ func setup(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	srv, err := Export(conn, a, Options{Access: Access{Group: "omadm-test", Dir: fakeDir{}}})
+	srv, err := Export(conn, a, Options{Access: Access{Group: "omadm-test", Dir: fakeDir{}},
+		Planner: func(_ context.Context, serverID string, pkg []byte) (string, error) {
+			if string(pkg) == "bad" {
+				return "", errors.New("decode: not SyncML\nsecond line")
+			}
+			return fmt.Sprintf("plan for %q: %d bytes", serverID, len(pkg)), nil
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,6 +396,42 @@ func TestAPIEndToEnd(t *testing.T) {
 	}
 	if n := len(e.runner.triggers()); n > 3 {
 		t.Errorf("got %d sessions, want at most 3", n)
+	}
+}
+
+// TestPlanFile: the package is read from the descriptor and handed to the
+// Planner with the ServerID; a Planner error is BadInput on one line.
+func TestPlanFile(t *testing.T) {
+	e := setup(t)
+	conn, err := dbus.Connect(e.bus.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c := NewClient(conn)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, tt := range []struct{ data, server, want, wantErr string }{
+		{"<SyncML/>", "dm.example.com", `plan for "dm.example.com": 9 bytes`, ""},
+		{"bad", "", "", "BadInput"},
+	} {
+		f, err := os.CreateTemp(t.TempDir(), "pkg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(tt.data)
+		f.Seek(0, 0)
+		got, err := c.PlanFile(ctx, f, tt.server)
+		f.Close()
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("PlanFile(%q): got %q, %v; want a one-line %s", tt.data, got, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("PlanFile(%q): got %q, %v; want %q", tt.data, got, err, tt.want)
+		}
 	}
 }
 

@@ -4,7 +4,7 @@
 // Contract: packaging/dbus/org.omadm.Agent1.xml (bus name
 // org.omadm.Agent1, object /org/omadm/Agent1, interface org.omadm.Agent1:
 // StartSession(s) → s, GetState() → a{sv}, Reload() → as,
-// ProcessFile(h, s) → s; signals SessionStarted(s, s) and
+// ProcessFile(h, s) → s, PlanFile(h, s) → s; signals SessionStarted(s, s) and
 // SessionFinished(s, s, i, s); read-only properties Version, State,
 // Servers a(sxsx), PendingAlerts, ModemState with PropertiesChanged).
 // IntrospectXML matches it; a test compares the two. Bus policy:
@@ -26,7 +26,8 @@
 // ends with the outcome of the session that served its request.
 //
 // Access: everyone may read (GetState, properties, signals). The changing
-// methods (StartSession, Reload, ProcessFile) are allowed to root and to
+// methods (StartSession, Reload, ProcessFile) and PlanFile (a dry run that
+// shows current values) are allowed to root and to
 // members of [dbus] control_group only; the agent asks the bus for the
 // caller's uid (GetConnectionUnixUser) and checks group membership itself
 // (Access), in addition to the bus policy, and answers

@@ -334,7 +334,10 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 	}
 
 	if conn != nil {
-		srv, err := dbusapi.Export(conn, a, dbusapi.Options{Access: dbusapi.Access{Group: cfg.DBus.ControlGroup}, Logger: log})
+		srv, err := dbusapi.Export(conn, a, dbusapi.Options{Access: dbusapi.Access{Group: cfg.DBus.ControlGroup}, Logger: log,
+			Planner: func(ctx context.Context, serverID string, pkg []byte) (string, error) {
+				return planWith(ctx, eng, accounts, serverID, pkg)
+			}})
 		if err != nil {
 			if strings.Contains(err.Error(), "owned by another process") {
 				return err

@@ -67,6 +67,7 @@ func commands() []command {
 		{"session", "run one client-initiated DM session now", cmdSession},
 		{"notify", "process a Package #0 file and run the server-initiated session", cmdNotify},
 		{"run", "run the agent daemon", cmdRun},
+		{"plan", "dry run: what the device would answer to a server package, nothing changed", cmdPlan},
 		{"status", "show the agent's state (from the running daemon, or standalone)", cmdStatus},
 	}
 }
