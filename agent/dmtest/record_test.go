@@ -366,13 +366,22 @@ func TestConvertRecordErrors(t *testing.T) {
 		msg  string
 	}{
 		{"empty", newRec(), "", "", "no recorded messages"},
-		{"gap", bad(func(r *recFiles) { r.files["0005-client.xml"] = r.files["0003-client.xml"]; delete(r.files, "0004-server.xml") }), "0005-client.xml", "", "gap in the numbering"},
+		{"gap", bad(func(r *recFiles) {
+			r.files["0005-client.xml"] = r.files["0003-client.xml"]
+			delete(r.files, "0004-server.xml")
+		}), "0005-client.xml", "", "gap in the numbering"},
 		{"no first", bad(func(r *recFiles) { delete(r.files, "0001-client.xml") }), "0002-server.xml", "", "0001 is missing"},
 		{"bin", bad(func(r *recFiles) { r.files["0004-server.bin"] = []byte("junk"); delete(r.files, "0004-server.xml") }), "0004-server.bin", "", "did not decode"},
 		{"undecodable", bad(func(r *recFiles) { r.files["0002-server.xml"] = []byte("<SyncML><oops") }), "0002-server.xml", "", "does not decode"},
 		{"wrong extension", bad(func(r *recFiles) { r.files["0001-client.xml"] = wb }), "0001-client.xml", "", "holds wbxml"},
-		{"same side twice", bad(func(r *recFiles) { r.files["0002-client.xml"] = r.files["0002-server.xml"]; delete(r.files, "0002-server.xml") }), "0002-client.xml", "", "alternate"},
-		{"starts with server", bad(func(r *recFiles) { r.files["0001-server.xml"] = r.files["0001-client.xml"]; delete(r.files, "0001-client.xml") }), "0001-server.xml", "", "starts with the client"},
+		{"same side twice", bad(func(r *recFiles) {
+			r.files["0002-client.xml"] = r.files["0002-server.xml"]
+			delete(r.files, "0002-server.xml")
+		}), "0002-client.xml", "", "alternate"},
+		{"starts with server", bad(func(r *recFiles) {
+			r.files["0001-server.xml"] = r.files["0001-client.xml"]
+			delete(r.files, "0001-client.xml")
+		}), "0001-server.xml", "", "starts with the client"},
 		{"duplicate", bad(func(r *recFiles) { r.files["0001-client.wbxml"] = wb }), "0001-client.xml", "", "two messages numbered 0001"},
 		{"bad encoding", bad(func(r *recFiles) { r.files["0005-client.txt"] = []byte("x") }), "0005-client.txt", "", "unknown message encoding"},
 		{"bad name", bad(func(r *recFiles) { r.files["0005-proxy.xml"] = []byte("x") }), "0005-proxy.xml", "", "unexpected file name"},
