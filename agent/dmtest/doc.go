@@ -115,6 +115,55 @@
 //	expect results ./DevDetail/FwV ~ ^[0-9]
 //	end
 //
+// # Session records (record and replay for field triage)
+//
+// ConvertRecord (and ScenarioFromRecord, ConvertRecordFS) turns a session
+// record of agent/session (the directory written per session when
+// [agent] record_dir is set or with "omadm-agent session --record":
+// NNNN-client.<xml|wbxml>, NNNN-server.<xml|wbxml>, index.log) into a
+// scenario that replays the field server's behaviour against a lab device
+// or a new agent build and expects what the field client answered:
+//
+//   - Each round is one client package; its "send" lines are the commands
+//     of the server package that answered it (Atomic and Sequence with
+//     their children, MoreData chunks as they were), in order. The server's
+//     Status commands and its 1222 Alerts are not replayed: the test server
+//     makes its own. A server message without Final ends with "no-final",
+//     so the package is split where the field server split it.
+//   - CmdIDs are rewritten MsgID.CmdID of the record (server message,
+//     command); they are the labels of "expect status LABEL CODE", the
+//     status the field client returned (also for the children of Atomic
+//     and Sequence and for each chunk: 213).
+//   - Package 1 gives "expect alert 1200|1201" and "expect devinfo"; a 1200
+//     gives "sessionid". A generic alert (1226) whose Correlator is that of
+//     a replayed Exec is expected; alerts the device sent on its own and
+//     Results values are written as comments unless RecordOptions.Values
+//     (a lab device's values differ); "expect results URI" (presence) is
+//     active for a Get the field client answered.
+//   - A 401/407 with Chal becomes "challenge TYPE" in its round, Alert 1223
+//     from the server "abort", from the client "expect abort"; the server's
+//     first MaxMsgSize and MaxObjSize become header directives, later
+//     changes and RespURI (its path) round directives.
+//   - "auth" follows the record (Cred Meta Type, x-syncml-hmac in
+//     index.log, else the challenged type) and "server-cred" the server's
+//     Cred or HMAC, unless RecordOptions.Auth / ServerCred say otherwise.
+//     Records hold no credentials: the lab server is given the lab
+//     device's (Options.ClientUser, ClientPassword, ClientNonce).
+//
+// Records redact secrets (RecordRedacted). A server command whose Item Data
+// is redacted (a Replace of AAuthSecret ...) is refused with a *RecordError
+// naming the file and the command, unless RecordOptions.SecretPlaceholder
+// is set: then the placeholder is sent instead, flagged by a "# SECRET:"
+// comment and a warning. Other refusals, each one *RecordError naming the
+// file: a .bin message (undecodable when recorded), a gap in the numbering,
+// a missing first message, a file index.log lists but the record lacks,
+// two client or two server messages in a row, a message that does not
+// decode or whose extension lies, a challenge that also carries commands,
+// and a command XML cannot carry (binary data). Commands a scenario cannot
+// send (non-DM elements, Results from a server) are skipped with a warning,
+// as are messages after the end of the session. The conversion parses its
+// own output and checks that it sends exactly the recorded commands.
+//
 // # Checks
 //
 // Besides the expectations, built-in checks run on every message (Checks

@@ -416,6 +416,13 @@ func TestFromRecordCLI(t *testing.T) {
 	}
 }
 
+// TestRedactedMarker: dmtest recognises the marker agent/session writes.
+func TestRedactedMarker(t *testing.T) {
+	if dmtest.RecordRedacted != session.Redacted {
+		t.Fatalf("dmtest.RecordRedacted %q, session.Redacted %q", dmtest.RecordRedacted, session.Redacted)
+	}
+}
+
 func TestReplayUsage(t *testing.T) {
 	tests := []struct {
 		name string
