@@ -136,7 +136,25 @@ func deliverRead(t testing.TB, pdu string) {
 	if idx != next {
 		t.Fatalf("Deliver used index %d, expected %d", idx, next)
 	}
-	waitFor(t, fmt.Sprintf("ModemManager to read index %d", idx), func() bool { return reads(idx) > before })
+	// ModemManager ignores a +CMTI that arrives while it is still busy
+	// with the previous message (doc.go); under load that can be this one.
+	// Indicate it again until it is read: the test is about what the
+	// Source makes of ModemManager, not about ModemManager's AT parser.
+	for try := 0; ; try++ {
+		deadline := time.Now().Add(3 * time.Second)
+		for time.Now().Before(deadline) && reads(idx) <= before {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if reads(idx) > before {
+			return
+		}
+		if try == 4 {
+			t.Fatalf("ModemManager did not read index %d after 5 indications; log tail:\n%s", idx, rig.LogTail(3000))
+		}
+		if err := rig.Fake.Notify(idx); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // serve runs a Source until the test ends; pushes go to the returned channel.
@@ -386,9 +404,7 @@ func TestConcatenatedPush(t *testing.T) {
 		t.Fatalf("got a push (%d body bytes) before the last segment arrived", len(got.Body))
 	case <-time.After(300 * time.Millisecond):
 	}
-	if _, err := rig.Fake.Deliver(p[1]); err != nil {
-		t.Fatal(err)
-	}
+	deliverRead(t, p[1])
 	checkNotification(t, receive(t, ch), pkg0V12)
 	c := dial(t)
 	waitFor(t, "the SMS object to be deleted", func() bool { return len(list(t, c)) == 0 })

@@ -366,6 +366,25 @@ func (f *Fake) Deliver(pdu string) (int, error) {
 	return i, nil
 }
 
+// Notify sends +CMTI for the SMS already stored at index i again, as a
+// modem's new-message indication (tests use it when ModemManager dropped
+// the first one: it ignores a +CMTI that arrives while it is busy).
+func (f *Fake) Notify(i int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.sms[i]; !ok {
+		return fmt.Errorf("mmtest: nothing stored at %d", i)
+	}
+	if f.conn == nil {
+		return errors.New("mmtest: no client connected")
+	}
+	f.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if _, err := f.conn.Write([]byte(frame(fmt.Sprintf(`+CMTI: "SM",%d`, i)))); err != nil {
+		return fmt.Errorf("mmtest: send +CMTI: %w", err)
+	}
+	return nil
+}
+
 // Stored returns a copy of the SIM storage.
 func (f *Fake) Stored() map[int]string {
 	f.mu.Lock()
