@@ -162,11 +162,22 @@ func convertRecordFS(fsys fs.FS, dir, name string, opts RecordOptions) (*Convers
 	if strings.ContainsAny(opts.SecretPlaceholder, "\r\n") {
 		return nil, errors.New("dmtest: the secret placeholder must be one line")
 	}
+	var warn []string
+	if sub, ok := soleSubRecord(fsys); ok {
+		// The directory given to the agent's --record: it holds one
+		// session record, take it.
+		sfs, err := fs.Sub(fsys, sub)
+		if err != nil {
+			return nil, &RecordError{Dir: dir, File: sub, Msg: "cannot open the session record", Err: err}
+		}
+		fsys, dir, name = sfs, filepath.Join(dir, sub), sub
+		warn = append(warn, "using the only session record in the directory, "+cleanLine(sub))
+	}
 	rec, err := readRecord(fsys, dir)
 	if err != nil {
 		return nil, err
 	}
-	c := &converter{dir: dir, name: name, opts: opts, rec: rec, labels: map[string]bool{}, byRef: map[string]*recSent{}}
+	c := &converter{dir: dir, name: name, opts: opts, rec: rec, labels: map[string]bool{}, byRef: map[string]*recSent{}, warn: warn}
 	return c.convert()
 }
 
@@ -298,6 +309,30 @@ func readRecord(fsys fs.FS, dir string) (*record, error) {
 	}
 	return rec, nil
 }
+
+// soleSubRecord reports the one session record below the root of fsys
+// when the root itself holds no message.
+func soleSubRecord(fsys fs.FS) (string, bool) {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return "", false
+	}
+	sub, n := "", 0
+	for _, e := range entries {
+		if recordNameRE.MatchString(e.Name()) && !e.IsDir() {
+			return "", false
+		}
+		if e.IsDir() && isRecordDir(fsys, e.Name()) {
+			sub = e.Name()
+			n++
+		}
+	}
+	return sub, n == 1
+}
+
+// recordDirRE matches the name agent/session gives a record:
+// TIME-SERVERID-SESSIONID (the ServerID with unsafe characters as "_").
+var recordDirRE = regexp.MustCompile(`^[0-9]{8}T[0-9]{6}\.[0-9]{3}Z-(.+)-([A-Za-z0-9._-]*)$`)
 
 func isDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
@@ -1031,6 +1066,10 @@ func (c *converter) emit() (*Conversion, error) {
 	}
 	if !c.rec.hasIndex {
 		comment("the record has no index.log: HMAC use cannot be seen")
+	}
+	if m := recordDirRE.FindStringSubmatch(c.name); m != nil {
+		comment(fmt.Sprintf("the field account's ServerID, as the record's name gives it: %s (a server-initiated", m[1]))
+		comment("replay needs a lab account with the --server-id of the Package #0)")
 	}
 	line("name %s", cleanLine("record-"+c.name))
 	line("description field session %s of %s, %d messages (%s)", orDash(sid), orDash(devID), len(c.rec.msgs), strings.Join(encs, "+"))

@@ -428,6 +428,22 @@ func TestConvertRecordDirErrors(t *testing.T) {
 	if !errors.Is(err, ErrRecord) || !strings.Contains(err.Error(), "holds 2 session records") || !strings.Contains(err.Error(), "20260101T000001.000Z-a-2") {
 		t.Fatalf("parent of records: %v", err)
 	}
+	// A directory holding one record (the agent's --record DIR) is taken.
+	one := filepath.Join(parent, "20260101T000000.000Z-a-1")
+	if err := os.Rename(filepath.Join(parent, "20260101T000001.000Z-a-2"), filepath.Join(t.TempDir(), "moved")); err != nil {
+		t.Fatal(err)
+	}
+	c, err := ConvertRecord(parent, RecordOptions{})
+	if err != nil {
+		t.Fatalf("parent of one record: %v", err)
+	}
+	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "20260101T000000.000Z-a-1") || !strings.Contains(string(c.DMS), "ServerID, as the record's name gives it: a ") {
+		t.Fatalf("parent of one record: warnings %q\n%s", c.Warnings, c.DMS)
+	}
+	direct, err := ConvertRecord(one, RecordOptions{})
+	if err != nil || direct.Scenario.Rounds() != c.Scenario.Rounds() {
+		t.Fatalf("the record itself: %v", err)
+	}
 	if _, err := ConvertRecord(filepath.Join(parent, "nope"), RecordOptions{}); !errors.Is(err, os.ErrNotExist) || !errors.Is(err, ErrRecord) {
 		t.Fatalf("missing dir: %v", err)
 	}
@@ -442,7 +458,7 @@ func TestConvertRecordDirErrors(t *testing.T) {
 	r := newRec()
 	r.add(t, "client", syncml.XML, mkMsg(hdr("1"), true, alertCmd("1", 1201)), false, "")
 	r.add(t, "server", syncml.XML, mkMsg(srvHdr("1"), true, cmdOf("Replace", "3", item("./DMAcc/a/AppAuth/1/AAuthSecret", RecordRedacted))), false, "")
-	c, err := convertFS(t, r, RecordOptions{SecretPlaceholder: "fill-me"})
+	c, err = convertFS(t, r, RecordOptions{SecretPlaceholder: "fill-me"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -625,4 +641,15 @@ func FuzzConvertRecordValues(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkConvertRecord converts a four-message record held in memory.
+func BenchmarkConvertRecord(b *testing.B) {
+	fsys := simpleRecord(b, syncml.XML).fs()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ConvertRecordFS(fsys, "rec", "rec", RecordOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -388,7 +388,9 @@ func TestFromRecordCLI(t *testing.T) {
 			var errb bytes.Buffer
 			done := make(chan int, 1)
 			go func() {
-				done <- run(ctx, []string{"--replay", field, "--secret-placeholder", placeholder, "--listen", "127.0.0.1:0", "--ca-out", ca,
+				// The directory given to the agent's --record (it holds
+				// one session record) is accepted as well.
+				done <- run(ctx, []string{"--replay", filepath.Dir(field), "--secret-placeholder", placeholder, "--listen", "127.0.0.1:0", "--ca-out", ca,
 					"--server-id", "dmtest", "--client-user", devUser, "--client-password", devPass, "--client-nonce", devNonce,
 					"--timeout", "60s"}, pw, &errb)
 			}()
