@@ -195,7 +195,8 @@ type System struct {
 	MinUptime time.Duration `toml:"min_uptime"`
 	// JobTimeout bounds the wait for a unit's start/stop/restart job.
 	JobTimeout time.Duration `toml:"job_timeout"`
-	// MaintenanceWindows confine server-ordered reboots and power-offs
+	// MaintenanceWindows confine server-ordered reboots and power-offs,
+	// and the reboot after a firmware install
 	// (csp/window syntax, local time: "02:00-04:00", "Mon-Fri 01:00-03:00",
 	// "Sat 23:00-02:00"); empty = any time.
 	MaintenanceWindows []string `toml:"maintenance_windows"`

@@ -12,6 +12,7 @@ import (
 	"github.com/omadm-agent/omadm-agent/agent/config"
 	"github.com/omadm-agent/omadm-agent/agent/outbox"
 	"github.com/omadm-agent/omadm-agent/csp/fumo"
+	"github.com/omadm-agent/omadm-agent/csp/window"
 	"github.com/omadm-agent/omadm-agent/tree"
 )
 
@@ -27,7 +28,11 @@ func mountFUMO(t *tree.Tree, conn *dbus.Conn, cfg config.Config, stateDir string
 	if err != nil {
 		return nil, err
 	}
-	fc := fumo.Config{Dir: dir, CAFile: cfg.FUMO.CAFile, MaxSize: cfg.FUMO.MaxSize, Report: report, MarkGood: mark,
+	windows, err := window.Parse(cfg.System.MaintenanceWindows) // validated with the config
+	if err != nil {
+		return nil, err
+	}
+	fc := fumo.Config{Dir: dir, CAFile: cfg.FUMO.CAFile, MaxSize: cfg.FUMO.MaxSize, Report: report, MarkGood: mark, Window: windows,
 		// The slot is marked good only once the result alert has left the
 		// outbox: its server acknowledged it.
 		Delivered: func(_ context.Context, a tree.Alert) (bool, error) {

@@ -70,6 +70,9 @@ func printJobs(w io.Writer, cfg config.Config, stateDir string) {
 				if j.Detail != "" {
 					line += ": " + j.Detail
 				}
+				if !j.NotBefore.IsZero() {
+					line += "; reboot waits for the maintenance window at " + j.NotBefore.Local().Format(time.RFC3339)
+				}
 			}
 			if m := st.Mark; m != nil {
 				line += fmt.Sprintf("; slot %s mark-good %s", m.Slot, m.Status)
