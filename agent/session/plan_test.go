@@ -104,7 +104,6 @@ func TestPlan(t *testing.T) {
 	}
 }
 
-
 func TestPlanUnknownServer(t *testing.T) {
 	f := newFixture(t, "https://dm.example.invalid/dm", acct{})
 	e, err := NewEngine(Config{Tree: f.t, Accounts: f.acc})
