@@ -431,7 +431,6 @@ func parseRecordIndex(rec *record, data []byte, dir string) error {
 type recSent struct {
 	label     string
 	desc      string
-	kind      string
 	target    string
 	file      string
 	status    int
@@ -445,7 +444,6 @@ type recResult struct {
 	data     strings.Builder
 	tree     bool
 	redacted bool
-	chunks   int
 }
 
 type recSend struct {
@@ -468,7 +466,6 @@ type recRound struct {
 	srvAbort    bool
 	srvFiles    []string
 	notes       []string
-	missingRepl bool // the record ends before the server answered
 }
 
 type converter struct {
@@ -626,7 +623,6 @@ func (c *converter) convert() (*Conversion, error) {
 	}
 	if last := c.rounds[len(c.rounds)-1]; len(last.sent) > 0 && !last.srvAbort {
 		r := c.newRound()
-		r.missingRepl = true
 		r.notes = append(r.notes, "the record ends here: the field client's answer to the last server package is missing")
 		c.warnf("the record ends before the client answered the server's last package; the replay expects an answer")
 	} else if !ended && len(last.srvFiles) == 0 {
@@ -758,7 +754,6 @@ func (c *converter) collect(m *recMsg, r *recRound) bool {
 					res = &recResult{uri: uri}
 					s.results = append(s.results, res)
 				}
-				res.chunks++
 				if it.Data != nil {
 					if it.Data.IsTree() {
 						res.tree = true
@@ -937,7 +932,7 @@ func (c *converter) addCommand(m *recMsg, cmd *syncml.Command, r *recRound, s *r
 	label := c.label(m.msg.Hdr.MsgID, cmd.CmdID)
 	key := refKey(m.msg.Hdr.MsgID, cmd.CmdID)
 	desc := describe(cmd, label)
-	rs := &recSent{label: label, desc: desc, kind: cmd.Kind, target: firstTarget(cmd), file: m.name}
+	rs := &recSent{label: label, desc: desc, target: firstTarget(cmd), file: m.name}
 	if c.byRef[key] == nil {
 		c.byRef[key] = rs
 	} else {
@@ -1024,13 +1019,6 @@ func cleanLine(s string) string {
 // plainToken reports whether s can stand as one field of a directive.
 func plainToken(s string) bool {
 	return s != "" && !strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f })
-}
-
-func modeOr(mode, def string) string {
-	if mode == "" {
-		return def
-	}
-	return mode
 }
 
 // ---- writing ----

@@ -133,9 +133,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			"       omadm-dmserver --replay RECORD_DIR [record options] [options]\n"+
 			"       omadm-dmserver --from-record RECORD_DIR [--out FILE.dms] [record options]\n"+
 			"       omadm-dmserver --list\n\n"+
-			"A RECORD_DIR is one session recorded by the agent ([agent] record_dir, or\n"+
-			"omadm-agent session --record DIR). Record options: --auth, --server-cred,\n"+
-			"--expect-values, --secret-placeholder.\n\noptions:\n")
+			"A RECORD_DIR is the directory of one session recorded by the agent\n"+
+			"([agent] record_dir, or omadm-agent session --record DIR: a DIR holding\n"+
+			"a single session is taken as that session). Record options: --auth,\n"+
+			"--server-cred, --expect-values, --secret-placeholder.\n\noptions:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
