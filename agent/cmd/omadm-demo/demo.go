@@ -108,6 +108,7 @@ func (d *demo) run(ctx context.Context) error {
 		{"the agent verifies the push and runs the server-initiated session", d.serverSession},
 		{"system state read back over D-Bus", d.checkState},
 		{"client-initiated session: omadm-agent session", d.clientSession},
+		{"fleet metrics the daemon keeps for monitoring ([metrics] textfile)", d.metrics},
 		{"the test server's verdict", d.verdict},
 		{"stop everything by PID", d.stopAll},
 	}
@@ -237,6 +238,10 @@ func (d *demo) writeConfig(ctx context.Context) error {
 		CAFile:      filepath.Join(d.dir, "dmserver-ca.pem"),
 		LogLevel:    "debug",
 		DevID:       d.acct.DevID,
+		Extra:       fmt.Sprintf("[metrics]\ntextfile = %q\ninterval = \"200ms\"\n", d.metricsPath()),
+	}
+	if err := os.MkdirAll(filepath.Dir(d.metricsPath()), 0o755); err != nil {
+		return err
 	}
 	if err := c.WriteConfig(d.cfgPath); err != nil {
 		return err
@@ -413,6 +418,47 @@ func (d *demo) clientSession(ctx context.Context) error {
 		return fmt.Errorf("the session failed: %s", ev)
 	}
 	d.say("check: package 1 carried Alert 1201 with a fresh SessionID %s", exs[xm].Request.Hdr.SessionID)
+	return nil
+}
+
+func (d *demo) metricsPath() string { return filepath.Join(d.dir, "metrics", "omadm.prom") }
+
+// metrics shows the Prometheus text file the daemon keeps current (what
+// node_exporter's textfile collector would serve) and checks that it
+// counted both sessions and the push.
+func (d *demo) metrics(ctx context.Context) error {
+	want := fmt.Sprintf(`omadm_sessions_total{outcome="ok",server=%q} 2`, d.acct.ServerID)
+	deadline := time.Now().Add(10 * time.Second)
+	var text string
+	for {
+		b, err := os.ReadFile(d.metricsPath())
+		text = string(b)
+		if err == nil && strings.Contains(text, want+"\n") {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the metrics file does not say %s:\n%s", want, text)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	d.say("$ grep -E 'sessions_total|pushes_total|last_success' $TMP/metrics/omadm.prom   (excerpt)")
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, "#") || !(strings.Contains(l, "sessions_total") || strings.Contains(l, "pushes_total") || strings.Contains(l, "last_success")) {
+			continue
+		}
+		if strings.HasSuffix(l, " 0") {
+			continue // the zero-filled outcomes and verdicts
+		}
+		d.say("  %s", l)
+	}
+	d.say("check: 2 sessions with outcome ok (the pushed one and the client-initiated one) and 1 push queued")
+	if !strings.Contains(text, `omadm_pushes_total{verdict="queued"} 1`+"\n") {
+		return fmt.Errorf("the metrics file does not count the push as queued:\n%s", text)
+	}
 	return nil
 }
 
