@@ -1,6 +1,8 @@
 package session
 
 import (
+	"bytes"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -177,12 +179,41 @@ func redact(m *syncml.Message) {
 				}
 				if loc != nil && it.Data != nil && isSecretURI(loc.LocURI) {
 					it.Data = syncml.TextData(Redacted)
+				} else if it.Data != nil && tndsHoldsSecret(c, it) {
+					// A subtree (TNDS) that carries a secret node, e.g. an
+					// Add of a whole ./DMAcc account: the whole Data goes.
+					it.Data = syncml.TextData(Redacted)
 				}
 			}
 			walk(c.Children)
 		}
 	}
 	walk(m.Body)
+}
+
+// tndsHoldsSecret reports whether it carries a TNDS subtree (embedded
+// MgmtTree, or Data typed application/vnd.syncml.dmtnds+*) that contains a
+// secret node name, or one that cannot be inspected (b64 that does not
+// decode): such Data is redacted whole.
+func tndsHoldsSecret(c *syncml.Command, it *syncml.Item) bool {
+	m := metaOf(c, it)
+	var raw []byte
+	switch {
+	case it.Data.IsTree():
+		raw = it.Data.Tree
+	case strings.Contains(m.Type, "dmtnds"):
+		raw = []byte(it.Data.Text)
+		if m.Format == tree.FormatB64 {
+			b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(it.Data.Text), ""))
+			if err != nil {
+				return true
+			}
+			raw = b
+		}
+	default:
+		return false
+	}
+	return bytes.Contains(raw, []byte("AAuthSecret")) || bytes.Contains(raw, []byte("AAuthData"))
 }
 
 func isSecretURI(s string) bool {

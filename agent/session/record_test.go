@@ -1,6 +1,8 @@
 package session
 
 import (
+	"bytes"
+	"encoding/base64"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/omadm-agent/omadm-agent/agent/auth"
 	"github.com/omadm-agent/omadm-agent/agent/syncml"
+	"github.com/omadm-agent/omadm-agent/tree"
 )
 
 func TestRecords(t *testing.T) {
@@ -122,5 +125,43 @@ func TestSafeName(t *testing.T) {
 		if got := safeName(in); got != want {
 			t.Errorf("safeName(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestRedactTNDSSecrets: a whole account added as a TNDS subtree keeps no
+// secret in the record, whether embedded, as typed text or as b64.
+func TestRedactTNDSSecrets(t *testing.T) {
+	const sub = `<MgmtTree xmlns="syncml:dmddf1.2"><VerDTD>1.2</VerDTD><Node><NodeName>AppAuth</NodeName><Node><NodeName>1</NodeName>` +
+		`<Node><NodeName>AAuthSecret</NodeName><Value>hunter2</Value></Node></Node></Node></MgmtTree>`
+	const plain = `<MgmtTree xmlns="syncml:dmddf1.2"><VerDTD>1.2</VerDTD><Node><NodeName>Name</NodeName><Value>lab</Value></Node></MgmtTree>`
+	item := func(data *syncml.Data, typ, format string) *syncml.Command {
+		return &syncml.Command{Kind: syncml.KindAdd, CmdID: "2", Items: []*syncml.Item{{
+			Target: &syncml.Location{LocURI: "./DMAcc/x"}, Meta: &syncml.Meta{Type: typ, Format: format}, Data: data}}}
+	}
+	tests := []struct {
+		name   string
+		c      *syncml.Command
+		redact bool
+	}{
+		{"embedded tree", item(syncml.TreeData([]byte(sub)), "", ""), true},
+		{"typed text", item(syncml.TextData(sub), tree.TypeTNDSXML, "xml"), true},
+		{"b64", item(syncml.TextData(base64.StdEncoding.EncodeToString([]byte(sub))), tree.TypeTNDSWBXML, "b64"), true},
+		{"b64 that does not decode", item(syncml.TextData("!!!"), tree.TypeTNDSWBXML, "b64"), true},
+		{"tree without secrets", item(syncml.TreeData([]byte(plain)), "", ""), false},
+		{"plain text mentioning the name", item(syncml.TextData("AAuthSecret is a node name"), "text/plain", "chr"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := &syncml.Message{Body: []*syncml.Command{{Kind: syncml.KindAtomic, CmdID: "1", Children: []*syncml.Command{tt.c}}}}
+			redact(m)
+			d := m.Body[0].Children[0].Items[0].Data
+			got := !d.IsTree() && d.Text == Redacted
+			if got != tt.redact {
+				t.Errorf("redacted %t, want %t (data now %+v)", got, tt.redact, d)
+			}
+			if tt.redact && (strings.Contains(d.Text, "hunter2") || bytes.Contains(d.Tree, []byte("hunter2"))) {
+				t.Error("the secret is still there")
+			}
+		})
 	}
 }
