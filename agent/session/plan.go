@@ -42,7 +42,11 @@ const PlanValueMax = 200
 // serverID sent it now: every write runs the tree's checks under
 // tree.WithDryRun and stops before the tree or a provider changes; Gets are
 // read for real (what the server would receive). UI alerts are not shown
-// to anyone. Chunks of large objects are listed, not reassembled.
+// to anyone. Chunks of large objects are listed, not reassembled. Each
+// command meets the device as it is now: one that depends on an earlier
+// command of the same package (an Add, then a Replace of the node it
+// adds) is judged without that earlier change. The server's Status and
+// Results (answers to the client) are skipped.
 func (e *Engine) Plan(ctx context.Context, serverID string, msg *syncml.Message) ([]PlanStep, error) {
 	s, err := e.newSession(ctx, Trigger{ServerID: serverID})
 	if err != nil {
@@ -51,6 +55,9 @@ func (e *Engine) Plan(ctx context.Context, serverID string, msg *syncml.Message)
 	dry := tree.WithDryRun(ctx)
 	var steps []PlanStep
 	for _, c := range msg.Body {
+		if c.Kind == syncml.KindStatus || c.Kind == syncml.KindResults {
+			continue // the server's answers to the client's commands
+		}
 		steps = append(steps, s.plan(dry, c, 0)...)
 	}
 	return steps, nil

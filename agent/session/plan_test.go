@@ -22,6 +22,7 @@ func TestPlan(t *testing.T) {
 	}}
 	alert := &syncml.Command{Kind: syncml.KindAlert, CmdID: "20", Data: "1101", Items: []*syncml.Item{{Data: syncml.TextData("Update now?")}}}
 	msg := &syncml.Message{Body: []*syncml.Command{
+		{Kind: syncml.KindStatus, CmdID: "0", MsgRef: "1", CmdRef: "0", Cmd: "SyncHdr", Data: "212"}, // skipped
 		numbered("1", cmd("Replace", "./Vendor/A", "new")),
 		numbered("2", cmd("Add", "./Vendor/A", "x")),
 		numbered("3", cmd("Replace", "./DevInfo/Man", "Evil")),
@@ -86,7 +87,7 @@ func TestPlan(t *testing.T) {
 		t.Errorf("provider Execs %d, Begins %d; want none", len(f.mem.Execs), f.mem.Begins)
 	}
 	// The same package for real gives the planned statuses.
-	for _, c := range msg.Body[:8] {
+	for _, c := range msg.Body[1:9] {
 		s, _ := e.newSession(bg, Trigger{ServerID: testServer})
 		out, _ := s.run1(bg, c, inBody)
 		var got string
