@@ -236,14 +236,13 @@ func TestCLISessionViaDaemon(t *testing.T) {
 		t.Errorf("the daemon did not run the session:\n%s", dlog)
 	}
 
-	// --timeout: the stalling server needs 2 s; we wait 300 ms.
-	start := time.Now()
+	// --timeout: the stalling server needs 2 s; we wait 300 ms. Only the
+	// timeout path prints this message and exits 1 (a wait that ignored
+	// --timeout would end with the session, successfully); no wall-clock
+	// bound, which a loaded machine can exceed.
 	code, _, errOut = env.run(t, "session", "--server", "slow", "--timeout", "300ms")
 	if code != 1 || !strings.Contains(errOut, "did not finish the session within 300ms") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
 		t.Errorf("timeout: exit %d, stderr %q", code, errOut)
-	}
-	if d := time.Since(start); d > 1500*time.Millisecond {
-		t.Errorf("timeout took %v", d)
 	}
 	waitUntil(t, "slow session end", func() bool { return a.Stats().Finished == 2 })
 	if rep := slow.Report(); !rep.Passed() {
