@@ -13,10 +13,25 @@ import (
 )
 
 // Transmitter sends one command APDU to the card and returns the response
-// APDU: data followed by SW1 SW2. pcsc.Card, modem.CSIM and cardtest.Card
-// implement it.
+// APDU: data followed by SW1 SW2. pcsc.Card, modem.CSIM, modem.CGLA and
+// cardtest.Card implement it.
 type Transmitter interface {
 	Transmit(ctx context.Context, apdu []byte) ([]byte, error)
+}
+
+// AppOpener is an optional interface of a Transmitter whose transport opens
+// the logical channel itself, with the application already selected on it:
+// AT+CCHO / AT+CGLA / AT+CCHC (3GPP TS 27.007 §8.45, §8.43, §8.46),
+// implemented by modem.CGLA. ReadBootstrap then skips its basic-channel
+// steps, MANAGE CHANNEL and SELECT by AID: it calls OpenApp with the
+// PKCS#15 AID, sends every APDU through Transmit with the class byte of
+// channel 0 (CLA 00; the transport owns the channel bits, see modem.CGLA),
+// reads EF_ICCID on that channel last (selecting the MF leaves the
+// application), and calls CloseApp on every return path.
+type AppOpener interface {
+	Transmitter
+	OpenApp(ctx context.Context, aid []byte) error
+	CloseApp(ctx context.Context) error
 }
 
 // Limits.
@@ -34,6 +49,13 @@ var (
 	ErrNoBootstrap = errors.New("no bootstrap on the smartcard")
 	// ErrDocument: the referenced file does not hold a WBXML or XML document.
 	ErrDocument = errors.New("smartcard bootstrap file does not hold a document")
+	// ErrChannelRefused: no logical channel to the PKCS#15 application
+	// could be had (MANAGE CHANNEL or SELECT by AID refused with a status
+	// other than "not found", or AppOpener.OpenApp failed). It is wrapped
+	// alone, or together with ErrNoBootstrap when the basic-channel
+	// fallback then found nothing: another transport (AT+CCHO) may still
+	// reach an application that exists only as an ADF.
+	ErrChannelRefused = errors.New("logical channel to the PKCS#15 application refused")
 )
 
 // Profile of the document, from its content (WBXML public ID or XML root).
@@ -54,6 +76,7 @@ const (
 	RouteLogicalChannel Route = "logical-channel" // UICC, SELECT by AID on a logical channel
 	RouteBasicChannel   Route = "basic-channel"   // UICC, DF path on the basic channel
 	Route2G             Route = "2g"              // GSM SIM, CLA A0
+	RoutePath           Route = "path"            // DF path from the MF, file by file (PathReader: AT+CRSM)
 )
 
 // Bootstrap is what ReadBootstrap found.
@@ -68,7 +91,7 @@ type Bootstrap struct {
 	Route    Route
 	Path     string // file path, hex: "3F007F506431" or "ADF/6431"
 	AID      string // PKCS#15 AID used (hex), on RouteLogicalChannel
-	APDUs    int    // command APDUs sent (GET RESPONSE included)
+	APDUs    int    // command APDUs sent (GET RESPONSE included); PathReader calls on RoutePath
 	Reader   string // PC/SC reader name (ReadBootstrapFromReader only)
 	Warnings []string
 }
@@ -80,19 +103,38 @@ var candidates = []struct {
 
 type reader struct {
 	t      Transmitter
-	n      int  // APDUs sent
-	gsm    bool // 2G SIM: CLA A0
-	cla    byte // class byte of the channel in use
+	pr     PathReader // set by ReadBootstrapByPath: files are read by path
+	n      int        // APDUs sent
+	gsm    bool       // 2G SIM: CLA A0
+	cla    byte       // class byte of the channel in use
 	route  Route
 	base   []uint16 // path of the PKCS#15 DF on the basic channel (nil: ADF on a channel)
 	warn   []string
 	dfName []byte
 }
 
-// counting wraps the transmitter to count APDUs.
+// counting wraps the transmitter to count APDUs and to mark its errors as
+// transport errors.
 func (r *reader) Transmit(ctx context.Context, b []byte) ([]byte, error) {
 	r.n++
-	return r.t.Transmit(ctx, b)
+	resp, err := r.t.Transmit(ctx, b)
+	if err != nil {
+		return nil, &transportError{err}
+	}
+	return resp, nil
+}
+
+// transportError marks an error of the transport (PC/SC, the modem, a
+// cancelled ctx) as opposed to an answer of the card: the reader gives up
+// on it instead of trying the next file or route.
+type transportError struct{ err error }
+
+func (e *transportError) Error() string { return e.err.Error() }
+func (e *transportError) Unwrap() error { return e.err }
+
+func isTransport(err error) bool {
+	var te *transportError
+	return errors.As(err, &te)
 }
 
 func (r *reader) exchange(ctx context.Context, c apdu.Command) (apdu.Response, error) {
@@ -101,9 +143,20 @@ func (r *reader) exchange(ctx context.Context, c apdu.Command) (apdu.Response, e
 
 // ReadBootstrap reads the DM (or, failing that, CP) bootstrap document from
 // the card behind t. See the package documentation for the order of tries.
+//
+// When t implements AppOpener, the transport opens the channel and selects
+// the PKCS#15 application itself (see AppOpener).
 func ReadBootstrap(ctx context.Context, t Transmitter) (*Bootstrap, error) {
 	r := &reader{t: t}
-	bs, err := r.read(ctx)
+	var (
+		bs  *Bootstrap
+		err error
+	)
+	if o, ok := t.(AppOpener); ok {
+		bs, err = r.readApp(ctx, o)
+	} else {
+		bs, err = r.read(ctx)
+	}
 	if bs != nil {
 		bs.APDUs = r.n
 		bs.Warnings = append(bs.Warnings, r.warn...)
@@ -132,20 +185,9 @@ func (r *reader) read(ctx context.Context) (*Bootstrap, error) {
 		r.cla = apdu.ClassGSM
 	}
 	bs := &Bootstrap{}
-	if iccid, err := r.iccid(ctx); err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		r.warn = append(r.warn, "EF_ICCID: "+err.Error())
-	} else {
-		bs.ICCID = iccid
-	}
-	app, err := r.dir(ctx)
+	app, err := r.basics(ctx, bs)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		r.warn = append(r.warn, "EF.DIR: "+err.Error())
+		return nil, err
 	}
 	aid := pkcs15.AID
 	if len(app.AID) > 0 {
@@ -174,28 +216,75 @@ func (r *reader) read(ctx context.Context) (*Bootstrap, error) {
 	if r.gsm {
 		r.cla, r.route = apdu.ClassGSM, Route2G
 	}
+	return r.byDFPath(ctx, app, bs, firstErr)
+}
+
+// basics reads EF_ICCID (into bs) and EF.DIR on the basic channel. A card
+// that answers with an error status only leaves a warning; a transport
+// error ends the read.
+func (r *reader) basics(ctx context.Context, bs *Bootstrap) (pkcs15.App, error) {
+	if iccid, err := r.iccid(ctx); err != nil {
+		if ctx.Err() != nil {
+			return pkcs15.App{}, ctx.Err()
+		}
+		if isTransport(err) {
+			return pkcs15.App{}, fmt.Errorf("EF_ICCID: %w", err)
+		}
+		r.warn = append(r.warn, "EF_ICCID: "+err.Error())
+	} else {
+		bs.ICCID = iccid
+	}
+	app, err := r.dir(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return pkcs15.App{}, ctx.Err()
+		}
+		if isTransport(err) {
+			return pkcs15.App{}, fmt.Errorf("EF.DIR: %w", err)
+		}
+		r.warn = append(r.warn, "EF.DIR: "+err.Error())
+	}
+	return app, nil
+}
+
+// dfPaths returns the candidate paths of the PKCS#15 DF under the MF: the
+// one of EF.DIR tag 51, then 3F00/7F50 (common, not normative: the last
+// resort of smartcard.md §4).
+func dfPaths(app pkcs15.App) [][]uint16 {
 	var paths [][]uint16
 	if len(app.Path) > 0 {
 		p, err := pkcs15.Path{Path: app.Path}.FIDs()
 		if err == nil {
+			if p[0] != 0x3F00 {
+				p = append([]uint16{0x3F00}, p...)
+			}
 			paths = append(paths, p)
 		}
 	}
 	if len(paths) == 0 || !equalFIDs(paths[0], []uint16{0x3F00, 0x7F50}) {
-		paths = append(paths, []uint16{0x3F00, 0x7F50}) // common, not normative: last resort
+		paths = append(paths, []uint16{0x3F00, 0x7F50})
 	}
-	for _, p := range paths {
-		if p[0] != 0x3F00 {
-			p = append([]uint16{0x3F00}, p...)
-		}
-		if _, err := r.selectPath(ctx, p); err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
+	return paths
+}
+
+// byDFPath walks the PKCS#15 DF found by path (basic channel, 2G or
+// PathReader). firstErr is the error of an earlier route, reported (and
+// wrapped) when no path leads to a bootstrap either.
+func (r *reader) byDFPath(ctx context.Context, app pkcs15.App, bs *Bootstrap, firstErr error) (*Bootstrap, error) {
+	for _, p := range dfPaths(app) {
+		if r.pr == nil {
+			if _, err := r.selectPath(ctx, p); err != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				if isTransport(err) {
+					return nil, err
+				}
+				if firstErr == nil {
+					firstErr = err
+				}
+				continue
 			}
-			if firstErr == nil {
-				firstErr = err
-			}
-			continue
 		}
 		r.base = p
 		doc, err := r.walk(ctx, bs)
@@ -206,7 +295,7 @@ func (r *reader) read(ctx context.Context) (*Bootstrap, error) {
 			firstErr = err
 		}
 	}
-	return nil, fmt.Errorf("%w: %v", ErrNoBootstrap, firstErr)
+	return nil, fmt.Errorf("%w: %w", ErrNoBootstrap, firstErr)
 }
 
 func equalFIDs(a, b []uint16) bool {
@@ -234,12 +323,12 @@ func (r *reader) viaChannel(ctx context.Context, aid []byte, bs *Bootstrap) (doc
 		return nil, fmt.Errorf("manage channel: %w", err)
 	}
 	if res.SW != apdu.SWOK || len(res.Data) != 1 {
-		return nil, fallback("MANAGE CHANNEL: %v", statusOrShape(res))
+		return nil, fallback("%w: MANAGE CHANNEL: %v", ErrChannelRefused, statusOrShape(res))
 	}
 	ch := int(res.Data[0])
 	cla, cerr := apdu.Class(ch)
 	if cerr != nil || ch == 0 {
-		return nil, fallback("MANAGE CHANNEL returned channel %d", ch)
+		return nil, fallback("%w: MANAGE CHANNEL returned channel %d", ErrChannelRefused, ch)
 	}
 	defer func() {
 		cctx := ctx
@@ -264,11 +353,59 @@ func (r *reader) viaChannel(ctx context.Context, aid []byte, bs *Bootstrap) (doc
 		return nil, fmt.Errorf("select PKCS#15 AID: %w", err)
 	}
 	if err := res.Err(); err != nil {
-		return nil, fallback("select PKCS#15 AID on channel %d: %v", ch, err)
+		if apdu.NotFound(res.SW) {
+			return nil, fallback("select PKCS#15 AID on channel %d: %w", ch, err)
+		}
+		return nil, fallback("%w: select PKCS#15 AID on channel %d: %w", ErrChannelRefused, ch, err)
 	}
 	r.base = nil
 	r.dfName = aid
 	return r.walk(ctx, bs)
+}
+
+// readApp reads through a transport that opens the channel itself
+// (AppOpener): ODF → DODF → object relative to the application, then
+// EF_ICCID on the same channel.
+func (r *reader) readApp(ctx context.Context, o AppOpener) (doc *Bootstrap, err error) {
+	aid := pkcs15.AID
+	if err := o.OpenApp(ctx, aid); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%w: %w", ErrChannelRefused, err)
+	}
+	defer func() {
+		cctx := ctx
+		if ctx.Err() != nil {
+			var cancel context.CancelFunc
+			cctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			defer cancel()
+		}
+		if cerr := o.CloseApp(cctx); cerr != nil {
+			r.warn = append(r.warn, fmt.Sprintf("closing the application channel: %v", cerr))
+		}
+	}()
+	r.cla, r.route, r.base, r.dfName = 0x00, RouteLogicalChannel, nil, aid
+	bs := &Bootstrap{}
+	doc, err = r.walk(ctx, bs)
+	if err != nil {
+		if errors.Is(err, errFallback) {
+			return nil, fmt.Errorf("%w: %w", ErrNoBootstrap, err)
+		}
+		return nil, err
+	}
+	if iccid, err := r.iccid(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if isTransport(err) {
+			return nil, fmt.Errorf("EF_ICCID: %w", err)
+		}
+		r.warn = append(r.warn, "EF_ICCID: "+err.Error())
+	} else {
+		doc.ICCID = iccid
+	}
+	return doc, nil
 }
 
 func statusOrShape(res apdu.Response) string {
@@ -283,7 +420,10 @@ func statusOrShape(res apdu.Response) string {
 func (r *reader) walk(ctx context.Context, bs *Bootstrap) (*Bootstrap, error) {
 	odf, _, err := r.readFile(ctx, pkcs15.Path{Path: []byte{0x50, 0x31}})
 	if err != nil {
-		return nil, fallback("EF.ODF: %v", err)
+		if isTransport(err) {
+			return nil, fmt.Errorf("EF.ODF: %w", err)
+		}
+		return nil, fallback("EF.ODF: %w", err)
 	}
 	entries, err := pkcs15.ParseODF(odf)
 	if err != nil {
@@ -303,6 +443,9 @@ func (r *reader) walk(ctx context.Context, bs *Bootstrap) (*Bootstrap, error) {
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
+			}
+			if isTransport(err) {
+				return nil, fmt.Errorf("DODF %s: %w", p, err)
 			}
 			r.warn = append(r.warn, fmt.Sprintf("DODF %s: %v", p, err))
 			continue
@@ -330,6 +473,9 @@ func (r *reader) walk(ctx context.Context, bs *Bootstrap) (*Bootstrap, error) {
 			}
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
+			}
+			if isTransport(err) {
+				return nil, fmt.Errorf("object %s: %w", c.oid, err)
 			}
 			r.warn = append(r.warn, fmt.Sprintf("object %s %q: %v", c.oid, o.Label, err))
 			lastErr = err
@@ -444,6 +590,14 @@ func (r *reader) dir(ctx context.Context) (pkcs15.App, error) {
 	if err != nil {
 		return pkcs15.App{}, err
 	}
+	return r.dirRecords(fi, func(i int) (apdu.Response, error) {
+		return r.exchange(ctx, apdu.ReadRecord(r.cla, i, fi.RecordLen))
+	})
+}
+
+// dirRecords reads the EF.DIR records (described by fi) with read until
+// the PKCS#15 application record.
+func (r *reader) dirRecords(fi apdu.FileInfo, read func(rec int) (apdu.Response, error)) (pkcs15.App, error) {
 	if fi.Type != apdu.FileLinearFixed || fi.RecordLen == 0 {
 		return pkcs15.App{}, fmt.Errorf("EF.DIR is a %v", fi.Type)
 	}
@@ -452,7 +606,7 @@ func (r *reader) dir(ctx context.Context) (pkcs15.App, error) {
 		n = MaxRecords
 	}
 	for i := 1; i <= n; i++ {
-		res, err := r.exchange(ctx, apdu.ReadRecord(r.cla, i, fi.RecordLen))
+		res, err := read(i)
 		if err != nil {
 			return pkcs15.App{}, err
 		}
@@ -521,6 +675,9 @@ func (r *reader) readFile(ctx context.Context, p pkcs15.Path) ([]byte, string, e
 		default:
 			name = "ADF/" + name
 		}
+	}
+	if r.pr != nil {
+		return r.readFileByPath(ctx, p, fids, name)
 	}
 	fi, err := r.selectPath(ctx, fids)
 	if err != nil {
