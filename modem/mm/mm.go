@@ -186,6 +186,9 @@ func (s *Source) Serve(ctx context.Context, h Handler) error {
 	}
 	for _, m := range matches {
 		if err := s.conn.AddMatchSignalContext(ctx, m...); err != nil {
+			if !s.conn.Connected() {
+				return fmt.Errorf("%w: subscribe to ModemManager signals: %w", ErrConnClosed, err)
+			}
 			return fmt.Errorf("mm: subscribe to ModemManager signals: %w", err)
 		}
 		defer s.conn.RemoveMatchSignal(m...)

@@ -486,3 +486,17 @@ func TestConnectionClosed(t *testing.T) {
 		t.Fatal("Serve did not return after the connection closed")
 	}
 }
+
+// TestServeOnClosedConnection: a connection already closed when Serve
+// subscribes gives ErrConnClosed, like one that closes later.
+func TestServeOnClosedConnection(t *testing.T) {
+	c, err := mmtest.Dial(rig.Bus.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	err = mm.New(c, mm.Config{}).Serve(context.Background(), func(context.Context, wappush.Push) error { return nil })
+	if !errors.Is(err, mm.ErrConnClosed) {
+		t.Errorf("got %v, want ErrConnClosed", err)
+	}
+}
