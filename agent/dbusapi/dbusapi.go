@@ -328,12 +328,9 @@ func (m methods) ProcessFile(sender dbus.Sender, fd dbus.UnixFD, kind string) (s
 	if derr != nil {
 		return "", derr
 	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return "", dbus.NewError(ErrNameBadInput, []any{"read: " + err.Error()})
-	}
-	if len(data) > MaxFileSize {
-		return "", dbus.NewError(ErrNameBadInput, []any{fmt.Sprintf("file larger than %d bytes", MaxFileSize)})
+	data, derr := readBounded(f)
+	if derr != nil {
+		return "", derr
 	}
 	ctx, cancel := m.s.ctx()
 	defer cancel()
@@ -359,12 +356,9 @@ func (m methods) PlanFile(sender dbus.Sender, fd dbus.UnixFD, serverID string) (
 	if m.s.opts.Planner == nil {
 		return "", dbus.NewError("org.freedesktop.DBus.Error.NotSupported", []any{"this agent cannot plan"})
 	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return "", dbus.NewError(ErrNameBadInput, []any{"read: " + err.Error()})
-	}
-	if len(data) > MaxFileSize {
-		return "", dbus.NewError(ErrNameBadInput, []any{fmt.Sprintf("file larger than %d bytes", MaxFileSize)})
+	data, derr := readBounded(f)
+	if derr != nil {
+		return "", derr
 	}
 	ctx, cancel := m.s.ctx()
 	defer cancel()
@@ -373,6 +367,18 @@ func (m methods) PlanFile(sender dbus.Sender, fd dbus.UnixFD, serverID string) (
 		return "", dbus.NewError(ErrNameBadInput, []any{strings.ReplaceAll(err.Error(), "\n", "; ")})
 	}
 	return out, nil
+}
+
+// readBounded reads a passed file up to MaxFileSize (BadInput beyond).
+func readBounded(f *os.File) ([]byte, *dbus.Error) {
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, dbus.NewError(ErrNameBadInput, []any{"read: " + err.Error()})
+	}
+	if len(data) > MaxFileSize {
+		return nil, dbus.NewError(ErrNameBadInput, []any{fmt.Sprintf("file larger than %d bytes", MaxFileSize)})
+	}
+	return data, nil
 }
 
 // propsObj implements org.freedesktop.DBus.Properties; values are read from

@@ -507,6 +507,12 @@ func (f *Fake) count(cmd string) int {
 // WaitCommand waits until cmd has been received at least n times in all,
 // or the timeout elapses; it reports whether it was.
 func (f *Fake) WaitCommand(cmd string, n int, timeout time.Duration) bool {
+	return f.waitFor(timeout, func() bool { return f.count(cmd) >= n })
+}
+
+// waitFor waits until ok (called with f.mu held) holds or timeout passes;
+// it reports whether ok held.
+func (f *Fake) waitFor(timeout time.Duration, ok func() bool) bool {
 	deadline := time.Now().Add(timeout)
 	t := time.AfterFunc(timeout, func() {
 		f.mu.Lock()
@@ -516,7 +522,7 @@ func (f *Fake) WaitCommand(cmd string, n int, timeout time.Duration) bool {
 	defer t.Stop()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for f.count(cmd) < n {
+	for !ok() {
 		if !time.Now().Before(deadline) {
 			return false
 		}
@@ -529,22 +535,7 @@ func (f *Fake) WaitCommand(cmd string, n int, timeout time.Duration) bool {
 // or the timeout elapses; it reports whether it was. Unlike a count taken
 // after the fact, it cannot miss a command that arrived before the call.
 func (f *Fake) WaitCommandSince(mark int, cmd string, timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
-	t := time.AfterFunc(timeout, func() {
-		f.mu.Lock()
-		f.cond.Broadcast()
-		f.mu.Unlock()
-	})
-	defer t.Stop()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for !slices.Contains(f.cmds[min(mark, len(f.cmds)):], cmd) {
-		if !time.Now().Before(deadline) {
-			return false
-		}
-		f.cond.Wait()
-	}
-	return true
+	return f.waitFor(timeout, func() bool { return slices.Contains(f.cmds[min(mark, len(f.cmds)):], cmd) })
 }
 
 // Mark returns the number of commands received so far, for CommandsSince.
