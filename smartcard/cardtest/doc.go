@@ -13,6 +13,11 @@
 // the 15-byte EF or 22-byte DF header). Options.T0 makes case-4 commands
 // answer 61xx like a T=0 card, so the reader's GET RESPONSE path runs.
 //
+// PathAccess reads the same card by path from the MF the way a modem
+// serves AT+CRSM (3GPP TS 27.007 §8.18) and satisfies smartcard.PathReader;
+// package atsim puts an AT command front end (AT+CSIM, AT+CCHO/CGLA/CCHC,
+// AT+CRSM) on top of a Card.
+//
 // Description format (one directive per line, '#' starts a comment, lines
 // that start with white space continue the previous directive with hex):
 //
