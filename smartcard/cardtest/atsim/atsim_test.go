@@ -20,9 +20,9 @@ func load(t testing.TB, name string, opts cardtest.Options) *cardtest.Card {
 }
 
 const (
-	dirRec1 = "611C4F0CA000000063504B43532D31355006504B4353313551043F007F50"// head of the §3.1 EF.DIR record
-	odf     = "A706300404026430FFFF"                                 // head of EF.ODF
-	fcpODF  = "62"                                                   // a UICC FCP
+	dirRec1 = "611C4F0CA000000063504B43532D31355006504B4353313551043F007F50" // head of the §3.1 EF.DIR record
+	odf     = "A706300404026430FFFF"                                         // head of EF.ODF
+	fcpODF  = "62"                                                           // a UICC FCP
 )
 
 // TestDialogue runs scripted command lines (smartcard.md §5.1, §6) and
@@ -77,7 +77,7 @@ func TestDialogue(t *testing.T) {
 			{`AT+CRSM=176,20529,0,0,32,,"7F50"`, []string{`+CRSM: 144,0,"` + odf + "…", "OK"}},
 			{`AT+CRSM=192,20529,0,0,15,,"7F50"`, []string{`+CRSM: 144,0,"` + fcpODF + "…", "OK"}},
 			{`AT+CRSM=176,25649,0,255,1,,"3F007F50"`, []string{`+CRSM: 144,0,"FF"`, "OK"}},
-			{`AT+CRSM=176,25649,1,0,1,,"3F007F50"`, []string{`+CRSM: 107,0`, "OK"}}, // beyond the end
+			{`AT+CRSM=176,25649,1,0,1,,"3F007F50"`, []string{`+CRSM: 107,0`, "OK"}},   // beyond the end
 			{`AT+CRSM=176,20529,0,0,64,,"3F007F50"`, []string{`+CRSM: 108,32`, "OK"}}, // wrong length
 			{`AT+CRSM=176,25650,0,0,1,,"3F007F51"`, []string{`+CRSM: 106,130`, "OK"}}, // no such DF
 			{`AT+CRSM=176,20529,0,0`, []string{"+CME ERROR: 50"}},
