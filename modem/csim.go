@@ -52,34 +52,46 @@ func (s *CSIM) Transmit(ctx context.Context, apdu []byte) ([]byte, error) {
 // ParseCSIM extracts the response APDU from the information lines of an
 // AT+CSIM answer.
 func ParseCSIM(info []string) ([]byte, error) {
+	return parseLenHex(info, "+CSIM:", ErrCSIM)
+}
+
+// parseLenHex extracts the response APDU from the line "<prefix>
+// <length>,"<hex>"" of an AT+CSIM or AT+CGLA answer (<length> counts hex
+// characters; the quotes are optional); errors wrap sentinel.
+func parseLenHex(info []string, prefix string, sentinel error) ([]byte, error) {
 	for _, l := range info {
-		v, ok := strings.CutPrefix(strings.TrimSpace(l), "+CSIM:")
+		v, ok := strings.CutPrefix(strings.TrimSpace(l), prefix)
 		if !ok {
 			continue
 		}
 		ls, hs, ok := strings.Cut(strings.TrimSpace(v), ",")
 		if !ok {
-			return nil, fmt.Errorf("%w: %q", ErrCSIM, l)
+			return nil, fmt.Errorf("%w: %q", sentinel, l)
 		}
 		n, err := strconv.Atoi(strings.TrimSpace(ls))
 		if err != nil || n < 0 {
-			return nil, fmt.Errorf("%w: length in %q", ErrCSIM, l)
+			return nil, fmt.Errorf("%w: length in %q", sentinel, l)
 		}
-		hs = strings.TrimSpace(hs)
-		if len(hs) >= 2 && hs[0] == '"' && hs[len(hs)-1] == '"' {
-			hs = hs[1 : len(hs)-1]
-		}
+		hs = unquote(strings.TrimSpace(hs))
 		if len(hs) != n {
-			return nil, fmt.Errorf("%w: length %d for %d hex digits", ErrCSIM, n, len(hs))
+			return nil, fmt.Errorf("%w: length %d for %d hex digits", sentinel, n, len(hs))
 		}
 		b, err := hex.DecodeString(hs)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrCSIM, err)
+			return nil, fmt.Errorf("%w: %v", sentinel, err)
 		}
 		if len(b) < 2 {
-			return nil, fmt.Errorf("%w: response of %d bytes has no status word", ErrCSIM, len(b))
+			return nil, fmt.Errorf("%w: response of %d bytes has no status word", sentinel, len(b))
 		}
 		return b, nil
 	}
-	return nil, fmt.Errorf("%w: no +CSIM line in %q", ErrCSIM, info)
+	return nil, fmt.Errorf("%w: no %s line in %q", sentinel, prefix, info)
+}
+
+// unquote removes one pair of surrounding double quotes.
+func unquote(s string) string {
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		return s[1 : len(s)-1]
+	}
+	return s
 }

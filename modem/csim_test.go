@@ -83,7 +83,7 @@ func (a *armed) Transmit(ctx context.Context, b []byte) ([]byte, error) {
 	return got, err
 }
 
-func openFake(t *testing.T) (*modemtest.Fake, *modem.Modem) {
+func openFake(t testing.TB) (*modemtest.Fake, *modem.Modem) {
 	t.Helper()
 	f, err := modemtest.New(t.TempDir())
 	if err != nil {
