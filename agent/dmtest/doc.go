@@ -54,10 +54,13 @@
 //
 //	expect alert CODE [correlator C] [type T] [data D]
 //	expect devinfo             Replace of ./DevInfo DevId, Man, Mod, DmV, Lang
-//	expect status REF CODES    REF: @label, a CmdID written in a snippet,
-//	                           a ./URI (the last command sent to it) or hdr
-//	                           (the SyncHdr status); CODES: 200 | 2xx |
-//	                           200,304,406 | any
+//	expect status REF CODES [ITEM]
+//	                           REF: @label, a CmdID written in a snippet,
+//	                           a ./URI (the last command with an Item sent
+//	                           to it) or hdr (the SyncHdr status); CODES:
+//	                           200 | 2xx | 200,304,406 | any; ITEM: the
+//	                           ./URI (Target or Source) of one Item of
+//	                           that command (see "Statuses per Item")
 //	expect results URI [= VALUE | ~ REGEXP | size N | sent | format F | type T]
 //	expect no-results URI
 //	expect cred none|basic|md5|hmac
@@ -92,6 +95,17 @@
 //	content-type TYPE          reply with a wrong Content-Type
 //	close                      drop the connection without replying
 //	end                        last line (optional)
+//
+// Statuses per Item: a client may answer a command of several Items with
+// one Status, or with one Status per Item (or per group of Items), each
+// naming its Items in TargetRef/SourceRef (OMA SyncML RepPro 1.2, Status);
+// it must when the Items get different codes, e.g. 200, 200 and 213 for an
+// Add whose last Item is a large-object chunk. "expect status REF CODES"
+// then requires every Status of the command to match CODES (200,213 or
+// 2xx accepts such an Add). With ITEM, or with a ./URI REF (which names
+// the Item too), only the Statuses that answer that Item count: those
+// naming it, or the command's only Status, which answers every Item. An
+// ITEM that is no Item of the command fails the expectation.
 //
 // The expectations of a round are evaluated on the package received in that
 // round, after any challenge; statuses are matched to the commands the
@@ -169,9 +183,29 @@
 // Besides the expectations, built-in checks run on every message (Checks
 // lists them): header rules (VerDTD, VerProto, SessionID, MsgID, Source),
 // SyncHdr Status, MsgRef/CmdRef/Cmd of every Status and Results, one Status
-// per command, Results after Status, Final and 1222 rules, commands a
-// client may send, HTTP headers, MaxMsgSize, authentication and large
-// objects. Each appears once in the Report with its count and the first
+// per command or one per Item, Results after Status, Final and 1222 rules,
+// commands a client may send, HTTP headers, MaxMsgSize, authentication and
+// large objects.
+//
+// status.complete accepts several Statuses for one command only as
+// Statuses per Item: the first may name Items or not, but if it names none
+// it answers the whole command and any further Status is a duplicate;
+// every further Status must name (in TargetRef or SourceRef, compared
+// without a leading "./" or a trailing "/") at least one Item and only
+// Items no earlier Status of the command named, so there are never more
+// Statuses than Items. Items with the same Target and Source are told
+// apart by order. A command answered per Item whose Items are not all
+// named fails, as does a command without Status. The Statuses may come in
+// different messages.
+//
+// A client package may take any number of messages without Final (each
+// answered with Status and Alert 1222) as long as each message makes
+// progress: a Status answering a command or Item no earlier Status
+// answered (the Status of the server's own 1222 does not count), Results,
+// or an Alert other than 1222 or a Replace. Five messages in a row without
+// progress fail final.rules and end the scenario, so a client that never
+// closes its package is stopped, while one that splits a long answer under
+// a small MaxMsgSize (42 Statuses at 1100 bytes in XML) is not. Each appears once in the Report with its count and the first
 // failures. Advisory checks (recommended behaviour) are reported as WARN and
 // do not fail the report. Reports, transcripts and logs never contain a
 // password or a credential value.

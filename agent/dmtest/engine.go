@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -64,7 +65,7 @@ type session struct {
 	chunk       *chunkIn
 	serverAuthd bool // the client accepted the server's Cred
 	pastPkg1    bool // the server has answered package 1
-	idle        int  // consecutive status-only client messages without Final
+	idle        int  // consecutive client messages without Final that made no progress
 	lastCred    string
 }
 
@@ -76,17 +77,18 @@ type srvMsg struct {
 }
 
 type sentCmd struct {
-	kind     string
-	cmdID    string
-	msgID    int
-	labels   []string
-	target   string
-	line     int
-	statuses []int
-	results  bool
-	chunk    int // 0: not a chunk; else 1-based chunk number
-	last     bool
-	desc     string
+	kind    string
+	cmdID   string
+	msgID   int
+	labels  []string
+	target  string // Target/LocURI of its first Item
+	line    int
+	ans     itemAnswers // the client's Statuses and the Items they name
+	results bool
+	chunk   int // 0: not a chunk; else 1-based chunk number
+	last    bool
+	desc    string
+	next    bool // the server's Alert 1222 (its Status is no progress)
 }
 
 type qItem struct {
@@ -329,7 +331,7 @@ func (e *engine) process(req *request, ex int) *response {
 	e.pkg.msgs = append(e.pkg.msgs, m)
 	e.pkg.encs = append(e.pkg.encs, enc)
 	e.pkg.credTypes = append(e.pkg.credTypes, sess.lastCred)
-	e.processCommands(m, ex)
+	progress := e.processCommands(m, ex)
 
 	r := e.currentRound()
 	if e.pkg.abort {
@@ -355,20 +357,24 @@ func (e *engine) process(req *request, ex int) *response {
 	}
 	if !m.Final {
 		// The client's package continues: Status + Alert 1222, no Final.
-		if onlyStatus(m) {
+		// A message that answers something new is progress, however
+		// many it takes (a long answer split under a small MaxMsgSize);
+		// only messages that add nothing count towards the loop guard.
+		if progress {
+			sess.idle = 0
+		} else {
 			sess.idle++
 			if sess.idle >= maxIdle {
-				e.fail("final.rules", fmt.Sprintf("requests %d to %d carry only Status, no Final and no Alert 1222: the package never ends", ex+2-maxIdle, ex+1))
+				e.fail("final.rules", fmt.Sprintf("requests %d to %d carry no Final and nothing new (no new Status, no Results, no command): the package never ends", ex+2-maxIdle, ex+1))
 				e.stop("the client's package does not progress")
 				resp := e.sendStatusOnly(m, ex, true)
 				resp.finish = true
 				return resp
 			}
-		} else {
-			sess.idle = 0
 		}
 		return e.askNext(m, ex)
 	}
+	sess.idle = 0
 	if r == nil {
 		e.stop("the client sent a package after the last round")
 		return e.sendStatusOnly(m, ex, true)
@@ -711,18 +717,15 @@ func (e *engine) newChal(mode string) *syncml.Chal {
 
 const maxChallenges = 3
 
-// maxIdle is how many status-only client messages without Final the
-// server answers with 1222 before it gives up.
+// maxIdle is how many client messages in a row without Final that make
+// no progress (see processCommands) the server answers with 1222 before it
+// gives up: a guard against a client that never ends its package. A
+// message with a new Status or with Results is progress, so a client
+// splitting a long answer under a small MaxMsgSize never trips it (each
+// of its messages answers something new, and there are only so many
+// commands to answer); a client that resends nothing new or the same
+// Statuses again does.
 const maxIdle = 5
-
-func onlyStatus(m *syncml.Message) bool {
-	for _, c := range m.Body {
-		if c.Kind != syncml.KindStatus {
-			return false
-		}
-	}
-	return true
-}
 
 // maxExchanges bounds a scenario run, so a client and the server cannot
 // ping-pong forever.
@@ -767,7 +770,11 @@ func (e *engine) cmdStatus(m *syncml.Message, c *syncml.Command, code syncml.Sta
 
 // ---- client commands ----
 
-func (e *engine) processCommands(m *syncml.Message, ex int) {
+// processCommands handles the commands of client message m. It reports
+// whether the message made progress: a Status that answers a command (or
+// an Item) no earlier Status answered, Results, an Alert other than 1222
+// or a Replace (commands a client must not send are no progress).
+func (e *engine) processCommands(m *syncml.Message, ex int) (progress bool) {
 	s := e.sess
 	for _, c := range m.Body {
 		if c.Problem != nil {
@@ -779,14 +786,18 @@ func (e *engine) processCommands(m *syncml.Message, ex int) {
 		}
 		switch c.Kind {
 		case syncml.KindStatus:
-			if c.CmdRef != "0" {
-				e.clientStatus(m, c, ex)
+			if c.CmdRef != "0" && e.clientStatus(m, c, ex) {
+				progress = true
 			}
 		case syncml.KindResults:
+			progress = true
 			e.clientResults(m, c, ex)
 		case syncml.KindAlert:
 			e.pkg.alerts = append(e.pkg.alerts, c)
 			code, _ := c.AlertCode()
+			if code != syncml.AlertNextMessage {
+				progress = true
+			}
 			st := syncml.StatusOK
 			switch {
 			case code == syncml.AlertSessionAbort:
@@ -811,6 +822,7 @@ func (e *engine) processCommands(m *syncml.Message, ex int) {
 			}
 			e.check("cmd.allowed", devinfo, fmt.Sprintf("request %d: the client sent a Replace that does not carry ./DevInfo", ex+1))
 			e.pkg.replaces = append(e.pkg.replaces, c)
+			progress = true
 			st := syncml.StatusOK
 			if !devinfo {
 				st = syncml.StatusOptionalFeatureNotSupported
@@ -821,6 +833,7 @@ func (e *engine) processCommands(m *syncml.Message, ex int) {
 			s.statuses = append(s.statuses, e.cmdStatus(m, c, syncml.StatusOptionalFeatureNotSupported))
 		}
 	}
+	return progress
 }
 
 func (e *engine) lookup(msgRef, cmdRef string, ex int, what string) (*sentCmd, bool) {
@@ -839,20 +852,25 @@ func (e *engine) lookup(msgRef, cmdRef string, ex int, what string) (*sentCmd, b
 	return sc, true
 }
 
-func (e *engine) clientStatus(m *syncml.Message, c *syncml.Command, ex int) {
+// clientStatus matches a client Status to the command it answers. It
+// reports whether the Status answered something no earlier Status had
+// answered (progress); the Status of the server's own Alert 1222, which
+// every continuation message carries, is none.
+func (e *engine) clientStatus(m *syncml.Message, c *syncml.Command, ex int) bool {
 	sc, ok := e.lookup(c.MsgRef, c.CmdRef, ex, "Status")
 	if !ok {
-		return
+		return false
 	}
 	e.check("status.cmdref", c.Cmd == sc.kind, fmt.Sprintf("request %d: Status for %s (MsgRef %s CmdRef %s) says Cmd %q", ex+1, sc.kind, c.MsgRef, c.CmdRef, c.Cmd))
 	code, okc := c.StatusCode()
 	if !okc {
 		e.fail("status.cmdref", fmt.Sprintf("request %d: Status for %s CmdRef %s has Data %q, not a status code", ex+1, sc.kind, c.CmdRef, c.Data))
 	}
-	if len(sc.statuses) > 0 {
-		e.fail("status.complete", fmt.Sprintf("request %d: second Status for %s (MsgRef %s CmdRef %s)", ex+1, sc.desc, c.MsgRef, c.CmdRef))
+	n := len(sc.ans.answers)
+	why := sc.ans.add(c, int(code))
+	if why != "" {
+		e.fail("status.complete", fmt.Sprintf("request %d: Status %d of %s (MsgRef %s CmdRef %s) is a duplicate: %s", ex+1, n+1, sc.desc, c.MsgRef, c.CmdRef, why))
 	}
-	sc.statuses = append(sc.statuses, int(code))
 	if sc.chunk > 0 {
 		if !sc.last {
 			e.check("largeobject.out", code == syncml.StatusChunkAccepted,
@@ -862,6 +880,7 @@ func (e *engine) clientStatus(m *syncml.Message, c *syncml.Command, ex int) {
 				fmt.Sprintf("request %d: the last chunk of %s got 213, want its final status", ex+1, sc.target))
 		}
 	}
+	return why == "" && !sc.next
 }
 
 func (e *engine) clientResults(m *syncml.Message, c *syncml.Command, ex int) {
@@ -869,7 +888,7 @@ func (e *engine) clientResults(m *syncml.Message, c *syncml.Command, ex int) {
 	sc, ok := e.lookup(c.MsgRef, c.CmdRef, ex, "Results")
 	if ok {
 		e.check("results.ref", sc.kind == syncml.KindGet, fmt.Sprintf("request %d: Results refer to %s, not a Get", ex+1, sc.desc))
-		e.check("results.order", len(sc.statuses) > 0, fmt.Sprintf("request %d: Results for %s come before its Status", ex+1, sc.desc))
+		e.check("results.order", len(sc.ans.answers) > 0, fmt.Sprintf("request %d: Results for %s come before its Status", ex+1, sc.desc))
 		sc.results = true
 	}
 	for _, it := range c.Items {
@@ -944,8 +963,14 @@ func (e *engine) clientResults(m *syncml.Message, c *syncml.Command, ex int) {
 // evaluates the expectations of round r against the package.
 func (e *engine) completeRound(r *round, ex int) {
 	for _, sc := range e.pkg.sent {
-		e.check("status.complete", len(sc.statuses) > 0, fmt.Sprintf("no Status for %s", sc.desc))
-		if sc.kind == syncml.KindGet && len(sc.statuses) > 0 && sc.statuses[len(sc.statuses)-1] == 200 {
+		if len(sc.ans.answers) == 0 {
+			e.fail("status.complete", fmt.Sprintf("no Status for %s", sc.desc))
+		} else if miss := sc.ans.missing(); len(miss) > 0 {
+			e.fail("status.complete", fmt.Sprintf("%s was answered per Item, but no Status names Item %s", sc.desc, strings.Join(miss, ", ")))
+		} else {
+			e.check("status.complete", true, "")
+		}
+		if sc.kind == syncml.KindGet && slices.Contains(sc.ans.codes(), 200) {
 			e.check("results.for-get", sc.results, fmt.Sprintf("%s was answered 200 but no Results came", sc.desc))
 		}
 	}
@@ -967,15 +992,62 @@ func (e *engine) findSent(ref string) *sentCmd {
 					best = sc
 				}
 			}
-			if best != sc && strings.HasPrefix(ref, ".") && sc.target == ref && sc.chunk == 0 {
-				best = sc
-			}
-			if best != sc && strings.HasPrefix(ref, ".") && sc.target == ref && sc.last {
+			if best != sc && strings.HasPrefix(ref, ".") && (sc.chunk == 0 || sc.last) && sc.hasTarget(ref) {
 				best = sc
 			}
 		}
 	}
 	return best
+}
+
+// hasTarget reports whether an Item of the command targets uri.
+func (sc *sentCmd) hasTarget(uri string) bool {
+	for _, it := range sc.ans.items {
+		if it.target != "" && sameURI(it.target, uri) {
+			return true
+		}
+	}
+	return false
+}
+
+// evalStatus evaluates "expect status REF CODES [ITEM]" on command sc:
+// every Status of the command must match CODES, or with ITEM (or a ./URI
+// REF, which names the Item too) every Status that answers that Item (the
+// Statuses naming it, or the command's only Status).
+func evalStatus(x *expect, sc *sentCmd) (bool, string) {
+	a := &sc.ans
+	if len(a.answers) == 0 {
+		return false, fmt.Sprintf("no Status for %s", sc.desc)
+	}
+	item := x.item
+	if item == "" && strings.HasPrefix(x.ref, ".") {
+		item = x.ref
+	}
+	what, codes := sc.desc, a.codes()
+	if item != "" {
+		c, ok := a.codesFor(item)
+		if !ok {
+			return false, fmt.Sprintf("%s has no Item %s", sc.desc, item)
+		}
+		if len(c) == 0 {
+			return false, fmt.Sprintf("%s: no Status names Item %s (the command got %s)", sc.desc, item, fmtCodes(codes))
+		}
+		what, codes = fmt.Sprintf("%s, Item %s", sc.desc, item), c
+	}
+	for _, c := range codes {
+		if !matchCodes(x.codes, c) {
+			return false, fmt.Sprintf("%s: got %s", what, fmtCodes(codes))
+		}
+	}
+	return true, fmt.Sprintf("%s: %s", what, fmtCodes(codes))
+}
+
+func fmtCodes(codes []int) string {
+	s := make([]string, len(codes))
+	for i, c := range codes {
+		s[i] = syncml.StatusCode(c).String()
+	}
+	return strings.Join(s, ", ")
 }
 
 func sortedKeys(m map[int]*srvMsg) []int {
@@ -1071,14 +1143,7 @@ func (e *engine) evalExpect(x *expect) (bool, string) {
 		if sc == nil {
 			return false, fmt.Sprintf("no command %s was sent in this session", x.ref)
 		}
-		if len(sc.statuses) == 0 {
-			return false, fmt.Sprintf("no Status for %s", sc.desc)
-		}
-		got := sc.statuses[len(sc.statuses)-1]
-		if matchCodes(x.codes, got) {
-			return true, fmt.Sprintf("%s: %s", sc.desc, syncml.StatusCode(got))
-		}
-		return false, fmt.Sprintf("%s: got %s", sc.desc, syncml.StatusCode(got))
+		return evalStatus(x, sc)
 	case "results", "no-results":
 		ri := p.results[x.uri]
 		if x.kind == "no-results" {

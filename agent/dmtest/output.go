@@ -301,13 +301,14 @@ func (e *engine) register(sm *srvMsg, c, orig *syncml.Command, line int, scripte
 			break
 		}
 	}
-	sc := &sentCmd{kind: c.Kind, cmdID: c.CmdID, msgID: sm.id, target: target, line: line, chunk: chunk}
+	sc := &sentCmd{kind: c.Kind, cmdID: c.CmdID, msgID: sm.id, target: target, line: line, chunk: chunk, ans: itemAnswers{items: itemRefs(c)}}
 	if orig != nil && orig.CmdID != "" {
 		sc.labels = append(sc.labels, orig.CmdID)
 	}
 	desc := c.Kind
 	if c.Kind == syncml.KindAlert {
 		desc += " " + c.Data
+		sc.next = c.Data == syncml.AlertNextMessage.Data()
 	}
 	if target != "" {
 		desc += " " + target

@@ -111,6 +111,7 @@ type expect struct {
 	code  int
 	codes []codeMatch
 	ref   string
+	item  string // expect status: the Item (Target or Source ./URI) whose Status is meant
 	uri   string
 
 	// results value test
@@ -611,10 +612,19 @@ func (p *parser) parseExpect(ln int, rest, text string) (*expect, error) {
 			return nil, p.errf(ln, "expect %s takes no argument", kind)
 		}
 	case "status":
-		if len(f) != 2 {
-			return nil, p.errf(ln, "expect status REF CODES (REF: @label, a CmdID from a snippet, a ./URI or hdr)")
+		if len(f) != 2 && len(f) != 3 {
+			return nil, p.errf(ln, "expect status REF CODES [ITEM] (REF: @label, a CmdID from a snippet, a ./URI or hdr; ITEM: the ./URI of one Item of that command)")
 		}
 		e.ref = f[0]
+		if len(f) == 3 {
+			if f[0] == "hdr" {
+				return nil, p.errf(ln, "expect status hdr: the SyncHdr has no Items")
+			}
+			if !strings.HasPrefix(f[2], ".") {
+				return nil, p.errf(ln, "expect status: ITEM %q is not a ./URI (the Target or Source of one Item of the command)", f[2])
+			}
+			e.item = f[2]
+		}
 		codes, err := parseCodes(f[1])
 		if err != nil {
 			return nil, p.errf(ln, "expect status: %v", err)

@@ -19,6 +19,9 @@ func TestParseScenarioErrors(t *testing.T) {
 		{"bad auth", "auth kerberos\nrecv\n", 1, "auth"},
 		{"auth in round", "recv\nauth md5\n", 2, "header directive"},
 		{"bad status code", "recv\nexpect status 1 2000\n", 2, "bad status code"},
+		{"status item not a URI", "recv\nexpect status 1 200 M1\n", 2, "not a ./URI"},
+		{"status item of hdr", "recv\nexpect status hdr 200 ./a\n", 2, "no Items"},
+		{"status too many fields", "recv\nexpect status 1 200 ./a ./b\n", 2, "REF CODES [ITEM]"},
 		{"unclosed send", "recv\nsend <Get><Item>\n", 2, "not closed"},
 		{"two elements", "recv\nsend <Get/><Get/>\nrecv\n", 2, "one element"},
 		{"status from server", "recv\nsend <Status><CmdID>1</CmdID></Status>\nrecv\n", 2, "does not send"},
@@ -72,6 +75,7 @@ no-final
 large-object @lo add ./big 1000 chunk 100 format b64 type application/octet-stream
 recv
 expect status @g 2xx,404
+expect status 8 200 ./a
 expect results ./DevDetail/FwV = 1.0 beta
 stall 10ms
 end
@@ -104,7 +108,7 @@ end
 		t.Fatalf("large object = %+v", lo)
 	}
 	r1 := sc.rounds[1]
-	if len(r1.expects) != 2 || r1.expects[1].value != "1.0 beta" || r1.stall.Milliseconds() != 10 || !r1.end {
+	if len(r1.expects) != 3 || r1.expects[1].item != "./a" || r1.expects[1].ref != "8" || r1.expects[0].item != "" || r1.expects[2].value != "1.0 beta" || r1.stall.Milliseconds() != 10 || !r1.end {
 		t.Fatalf("round 1 = %+v", r1)
 	}
 	if !matchCodes(r1.expects[0].codes, 204) || !matchCodes(r1.expects[0].codes, 404) || matchCodes(r1.expects[0].codes, 500) {
@@ -151,7 +155,7 @@ func TestShippedScenarios(t *testing.T) {
 }
 
 func FuzzParseScenario(f *testing.F) {
-	for _, name := range []string{"plain-1201", "atomic-fail", "auth-md5-challenge"} {
+	for _, name := range []string{"plain-1201", "atomic-fail", "auth-md5-challenge", "per-item-status"} {
 		b, err := os.ReadFile(filepath.Join(scenarioDir, name+".dms"))
 		if err == nil {
 			f.Add(string(b))
