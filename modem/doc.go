@@ -38,6 +38,20 @@
 //     directory of Config.Device) with a slow capped backoff as fallback.
 //   - Failures are logged once with their cause (slog); PINs are never logged.
 //
+// SIM access for the smartcard bootstrap (package smartcard; smartcard.md
+// §6): csim.go carries APDUs with AT+CSIM (3GPP TS 27.007 §8.17, route A);
+// sim_cgla.go opens a logical channel to the PKCS#15 application with
+// AT+CCHO (§8.45), carries APDUs with AT+CGLA (§8.43) and closes with
+// AT+CCHC (§8.46) (route B; it sets the CLA channel bits from the session
+// ID, see CGLA); sim_crsm.go reads files by path with AT+CRSM (§8.18:
+// READ BINARY 176, READ RECORD 178, GET RESPONSE 192; route C) for
+// smartcard.ReadBootstrapByPath; sim_route.go's ReadSIMBootstrap picks one
+// route or tries A → B → C ("auto"), moving on only when the modem or card
+// refuses the route (ERROR, +CME ERROR 3/4/50, 6Dxx/6Exx, no logical
+// channel), never when a working route found no bootstrap (6A82), broken
+// card data or a SIM failure. They use Commander only (any *Modem), start
+// no goroutine and are for one reader at a time.
+//
 // Goroutine ownership:
 //   - The warthog618/modem at pipeline goroutines (lineReader, indLoop,
 //     cmdLoop) own the serial port while it is open; Command, IMEI, IMSI and
