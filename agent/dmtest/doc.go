@@ -147,7 +147,10 @@
 //   - CmdIDs are rewritten MsgID.CmdID of the record (server message,
 //     command); they are the labels of "expect status LABEL CODE", the
 //     status the field client returned (also for the children of Atomic
-//     and Sequence and for each chunk: 213).
+//     and Sequence and for each chunk: 213). A command it answered with
+//     one Status per Item gives "expect status LABEL CODE ITEM" per Item;
+//     several Statuses that were not (duplicates) give the codes of all
+//     and a comment saying why.
 //   - Package 1 gives "expect alert 1200|1201" and "expect devinfo"; a 1200
 //     gives "sessionid". A generic alert (1226) whose Correlator is that of
 //     a replayed Exec is expected; alerts the device sent on its own and

@@ -435,6 +435,8 @@ type recSent struct {
 	file      string
 	status    int
 	hasStatus bool
+	ans       itemAnswers // every Status and the Items it names
+	dup       string      // why a Status of it was a duplicate, if one was
 	results   []*recResult
 	chunk     *recResult // chunked Results being reassembled
 }
@@ -737,6 +739,9 @@ func (c *converter) collect(m *recMsg, r *recRound) bool {
 				code, ok := cmd.StatusCode()
 				if ok {
 					s.status, s.hasStatus = int(code), true
+					if why := s.ans.add(cmd, int(code)); why != "" && s.dup == "" {
+						s.dup = why
+					}
 				}
 			}
 		case syncml.KindResults:
@@ -932,7 +937,7 @@ func (c *converter) addCommand(m *recMsg, cmd *syncml.Command, r *recRound, s *r
 	label := c.label(m.msg.Hdr.MsgID, cmd.CmdID)
 	key := refKey(m.msg.Hdr.MsgID, cmd.CmdID)
 	desc := describe(cmd, label)
-	rs := &recSent{label: label, desc: desc, target: firstTarget(cmd), file: m.name}
+	rs := &recSent{label: label, desc: desc, target: firstTarget(cmd), file: m.name, ans: itemAnswers{items: itemRefs(cmd)}}
 	if c.byRef[key] == nil {
 		c.byRef[key] = rs
 	} else {
@@ -1247,6 +1252,8 @@ func (c *converter) emitStatuses(line func(string, ...any), comment func(string)
 		switch {
 		case !s.hasStatus:
 			comment(fmt.Sprintf("no Status from the field client for %s", s.desc))
+		case len(s.ans.answers) > 1:
+			emitItemStatuses(line, comment, s)
 		case s.status < 100 || s.status > 599:
 			comment(fmt.Sprintf("the field client answered %s with %d, which is no status code", s.desc, s.status))
 		default:
@@ -1262,7 +1269,10 @@ func (c *converter) emitStatuses(line func(string, ...any), comment func(string)
 				comment(fmt.Sprintf("Results for %q cannot be expected (not a ./URI)", res.uri))
 				continue
 			}
-			own := stripQuery(res.uri) == stripQuery(s.target)
+			own := false
+			for _, it := range s.ans.items {
+				own = own || (it.target != "" && stripQuery(res.uri) == stripQuery(it.target))
+			}
 			value := ""
 			data := res.data.String()
 			switch {
@@ -1289,6 +1299,60 @@ func (c *converter) emitStatuses(line func(string, ...any), comment func(string)
 			}
 		}
 	}
+}
+
+// emitItemStatuses writes the expectations for a command the field client
+// answered with several Statuses: "expect status LABEL CODES ITEM" per Item
+// when they were Statuses per Item naming every Item once, else the codes
+// every Status had (the replay then fails status.complete as the field
+// client did).
+func emitItemStatuses(line func(string, ...any), comment func(string), s *recSent) {
+	a := &s.ans
+	codes := a.codes()
+	for _, code := range codes {
+		if code < 100 || code > 599 {
+			comment(fmt.Sprintf("the field client answered %s with %s, not all status codes", s.desc, joinCodes(codes)))
+			return
+		}
+	}
+	why := s.dup
+	if miss := a.missing(); why == "" && len(miss) > 0 {
+		why = "no Status named Item " + strings.Join(miss, ", ")
+	}
+	for _, it := range a.items {
+		if u := it.uri(); why == "" && (!strings.HasPrefix(u, ".") || !plainToken(u)) {
+			why = fmt.Sprintf("Item %q cannot be named in an expectation", u)
+		}
+	}
+	if why != "" {
+		comment(fmt.Sprintf("the field client answered %s with %d Statuses (%s), not one per Item: %s", s.desc, len(codes), joinCodes(codes), why))
+		line("expect status %s %s", s.label, joinCodes(codes))
+		return
+	}
+	seen := map[string]bool{}
+	for _, it := range a.items {
+		u := it.uri()
+		if seen[u] {
+			continue
+		}
+		seen[u] = true
+		c, _ := a.codesFor(u)
+		line("expect status %s %s %s", s.label, joinCodes(c), u)
+	}
+}
+
+// joinCodes writes codes as the CODES of an expectation: distinct, in
+// order, comma-separated.
+func joinCodes(codes []int) string {
+	var out []string
+	seen := map[int]bool{}
+	for _, c := range codes {
+		if !seen[c] {
+			seen[c] = true
+			out = append(out, strconv.Itoa(c))
+		}
+	}
+	return strings.Join(out, ",")
 }
 
 func stripQuery(u string) string {

@@ -176,6 +176,53 @@ func TestConvertRecordSimple(t *testing.T) {
 	}
 }
 
+// TestConvertRecordPerItemStatuses: a field client that answered commands
+// of several Items with one Status per Item gives "expect status LABEL
+// CODES ITEM" per Item; one whose Statuses were duplicates gives the codes
+// of all and a comment saying why.
+func TestConvertRecordPerItemStatuses(t *testing.T) {
+	enc := syncml.XML
+	sti := func(id, cmdRef, cmd string, code int, target string) *syncml.Command {
+		c := statusCmd(id, "1", cmdRef, cmd, code)
+		c.TargetRefs = []string{target}
+		return c
+	}
+	r := newRec()
+	r.add(t, "client", enc, mkMsg(hdr("1"), true, alertCmd("1", 1201), devInfo("2")), false, "")
+	chunk := item("./T/M3", "first")
+	chunk.MoreData = true
+	chunk.Meta = &syncml.Meta{Size: "10"}
+	r.add(t, "server", enc, mkMsg(srvHdr("1"), true, statusCmd("1", "1", "0", "SyncHdr", 200),
+		cmdOf("Add", "3", item("./T/M1", "one"), item("./T/M2", "two"), chunk),
+		cmdOf("Get", "4", item("./T/G1", ""), item("./T/G2", "")),
+		cmdOf("Delete", "5", item("./T/D1", ""), item("./T/D2", ""))), false, "")
+	r.add(t, "client", enc, mkMsg(hdr("2"), true, statusCmd("1", "1", "0", "SyncHdr", 200),
+		sti("2", "3", "Add", 200, "./T/M1"), sti("3", "3", "Add", 200, "./T/M2"), sti("4", "3", "Add", 213, "./T/M3"),
+		sti("5", "4", "Get", 404, "./T/G1"), sti("6", "4", "Get", 200, "./T/G2"), resultsCmd("7", "1", "4", "./T/G2", "g2", false),
+		sti("8", "5", "Delete", 200, "./T/D1"), sti("9", "5", "Delete", 404, "./T/D1")), false, "")
+	r.add(t, "server", enc, mkMsg(srvHdr("2"), true, statusCmd("1", "2", "0", "SyncHdr", 200)), false, "")
+	c, err := convertFS(t, r, RecordOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dms := string(c.DMS)
+	for _, want := range []string{
+		"\nexpect status 1.3 200 ./T/M1\nexpect status 1.3 200 ./T/M2\nexpect status 1.3 213 ./T/M3\n",
+		"\nexpect status 1.4 404 ./T/G1\nexpect status 1.4 200 ./T/G2\nexpect results ./T/G2\n",
+		"(200,404), not one per Item: an earlier Status already answered Item ./T/D1\nexpect status 1.5 200,404\n",
+	} {
+		if !strings.Contains(dms, want) {
+			t.Errorf("scenario lacks %q:\n%s", want, dms)
+		}
+	}
+	if strings.Contains(dms, "expect status 1.3 213\n") || strings.Contains(dms, "expect status 1.4 200\n") {
+		t.Errorf("a per-Item answer became an expectation on the whole command:\n%s", dms)
+	}
+	if sc, err := ParseScenario("x", bytes.NewReader(c.DMS)); err != nil || sc.Rounds() != 2 {
+		t.Fatalf("reparse: %v", err)
+	}
+}
+
 // TestConvertRecordFeatures: a server-initiated HMAC session with a
 // client package in two messages, server Cred, MaxMsgSize, RespURI, a UI
 // alert, an Exec answered by a generic alert, chunked Results, an unknown

@@ -23,7 +23,8 @@ import (
 
 // fieldScenario is what the "field" server does: every kind of command,
 // a server package in two messages (no-final), an Atomic, a large object
-// in chunks and a Replace of the client's secret (redacted in records).
+// in chunks, a Get of two Items (one Status per Item: 200 and 404) and a
+// Replace of the client's secret (redacted in records).
 const fieldScenario = `name field
 recv
 expect alert 1201
@@ -44,10 +45,13 @@ expect status 5 200
 send <Delete><CmdID>9</CmdID><Item><Target><LocURI>./Vendor/omadm/Test/New</LocURI></Target></Item></Delete>
 send <Get><CmdID>10</CmdID><Item><Target><LocURI>./Vendor/omadm/Test/Blob</LocURI></Target></Item></Get>
 send <Get><CmdID>11</CmdID><Item><Target><LocURI>./Vendor/omadm/Test/A1</LocURI></Target></Item></Get>
+send <Get><CmdID>12</CmdID><Item><Target><LocURI>./DevDetail/FwV</LocURI></Target></Item><Item><Target><LocURI>./Vendor/omadm/Test/Nope</LocURI></Target></Item></Get>
 large-object replace ./Vendor/omadm/Test/Big 9000 chunk 4000
 recv
 expect status 9 200
 expect results ./Vendor/omadm/Test/Blob = changed
+expect status 12 200 ./DevDetail/FwV
+expect status 12 404 ./Vendor/omadm/Test/Nope
 end
 `
 
@@ -260,7 +264,8 @@ func TestRecordReplay(t *testing.T) {
 				t.Fatal(err)
 			}
 			dms := string(conv.DMS)
-			for _, want := range []string{tt.wantAuth + "\n", "\nno-final\n", "<Atomic>", "<Exec>", "<Delete>", "expect alert 1201\n", "MoreData", placeholder} {
+			for _, want := range []string{tt.wantAuth + "\n", "\nno-final\n", "<Atomic>", "<Exec>", "<Delete>", "expect alert 1201\n", "MoreData", placeholder,
+				" 200 ./DevDetail/FwV\n", " 404 ./Vendor/omadm/Test/Nope\n"} {
 				if !strings.Contains(dms, want) {
 					t.Errorf("scenario lacks %q:\n%s", want, dms)
 				}
