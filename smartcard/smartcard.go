@@ -298,6 +298,16 @@ func (r *reader) byDFPath(ctx context.Context, app pkcs15.App, bs *Bootstrap, fi
 	return nil, fmt.Errorf("%w: %w", ErrNoBootstrap, firstErr)
 }
 
+// fidsHex writes a path as concatenated 4-digit hex FIDs ("3F007F50").
+func fidsHex(fids []uint16) string {
+	const digits = "0123456789ABCDEF"
+	b := make([]byte, 0, 4*len(fids))
+	for _, f := range fids {
+		b = append(b, digits[f>>12], digits[f>>8&0xF], digits[f>>4&0xF], digits[f&0xF])
+	}
+	return string(b)
+}
+
 func equalFIDs(a, b []uint16) bool {
 	if len(a) != len(b) {
 		return false
@@ -670,8 +680,7 @@ func (r *reader) readFile(ctx context.Context, p pkcs15.Path) ([]byte, string, e
 		case r.base != nil:
 			// On the basic channel the current DF may have moved: reselect.
 			fids = append(append([]uint16(nil), r.base...), fids...)
-			name = strings.ToUpper(fmt.Sprintf("%04X", r.base)) + name
-			name = strings.NewReplacer("[", "", "]", "", " ", "").Replace(name)
+			name = fidsHex(r.base) + name
 		default:
 			name = "ADF/" + name
 		}
