@@ -227,6 +227,10 @@ func (service) ProcessFile(f dbus.UnixFD, kind string) (string, *dbus.Error) {
 	syscall.Close(int(f))
 	return "t-file", nil
 }
+func (service) PlanFile(f dbus.UnixFD, serverID string) (string, *dbus.Error) {
+	syscall.Close(int(f))
+	return "plan", nil
+}
 
 // TestContractMatchesGodbusSignatures: each method of the XML has the
 // argument types a godbus export of the Go signatures above produces, so
@@ -384,7 +388,7 @@ func TestPolicyAccess(t *testing.T) {
 	if !slices.Contains(readOnly, "GetState") {
 		t.Errorf("GetState is not readable by everyone; read-only methods: %v", readOnly)
 	}
-	for _, want := range []string{"StartSession", "Reload", "ProcessFile"} {
+	for _, want := range []string{"StartSession", "Reload", "ProcessFile", "PlanFile"} {
 		if slices.Contains(readOnly, want) {
 			t.Errorf("%s is callable by everyone", want)
 		}
