@@ -365,7 +365,7 @@ func (e *engine) process(req *request, ex int) *response {
 		} else {
 			sess.idle++
 			if sess.idle >= maxIdle {
-				e.fail("final.rules", fmt.Sprintf("requests %d to %d carry no Final and nothing new (no new Status, no Results, no command): the package never ends", ex+2-maxIdle, ex+1))
+				e.fail("final.rules", fmt.Sprintf("requests %d to %d carry no Final and nothing new (no new Status, no Results, no command but Alert 1222): the package never ends", ex+2-maxIdle, ex+1))
 				e.stop("the client's package does not progress")
 				resp := e.sendStatusOnly(m, ex, true)
 				resp.finish = true
