@@ -148,10 +148,14 @@ type Bootstrap struct {
 	// FactoryFile is a bootstrap document (DM SyncML or CP w7) applied
 	// when the tree has no account. "" = none.
 	FactoryFile string `toml:"factory_file"`
-	// Smartcard is none, modem (AT+CSIM through the modem port) or pcsc.
+	// Smartcard is none, modem (through the modem port, see SIMRoute) or pcsc.
 	Smartcard string `toml:"smartcard"`
 	// PCSCReader selects a reader by name; "" = the first with a card.
 	PCSCReader string `toml:"pcsc_reader"`
+	// SIMRoute is how the SIM is read through the modem: "auto" (AT+CSIM,
+	// then AT+CCHO/CGLA, then AT+CRSM, moving on only when the modem or
+	// card refuses a route), or one of "csim", "cgla", "crsm".
+	SIMRoute string `toml:"sim_route"`
 }
 
 // FUMO is the [fumo] table: firmware updates (./FUMO, OMA FUMO 1.0)
@@ -288,6 +292,7 @@ func Default() Config {
 		},
 		Bootstrap: Bootstrap{
 			Smartcard: "none",
+			SIMRoute:  "auto",
 		},
 		FUMO: FUMO{
 			Enabled:  true,

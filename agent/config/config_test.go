@@ -308,6 +308,7 @@ func TestValidate(t *testing.T) {
 		{"maintenance window ok", func(c *Config) { c.System.MaintenanceWindows = []string{"Mon-Fri 01:00-03:00", "Sat 23:00-02:00"} }, ""},
 		{"maintenance window bad", func(c *Config) { c.System.MaintenanceWindows = []string{"02:00-04:00", "Mo 02:00"} }, `system.maintenance_windows: "Mo 02:00": "Mo" is not a weekday (Mon, Tue, Wed, Thu, Fri, Sat, Sun)`},
 		{"mark good", func(c *Config) { c.FUMO.MarkGood = "always" }, `fumo.mark_good: "always" is not one of none, after-report, on-boot`},
+		{"sim route", func(c *Config) { c.Bootstrap.SIMRoute = "ccho" }, `bootstrap.sim_route: "ccho" is not one of auto, csim, cgla, crsm`},
 		{"session deadline zero", func(c *Config) { c.Agent.SessionDeadline = 0 }, `agent.session_deadline: 0s must be greater than 0`},
 		{"dev id ok", func(c *Config) { c.Device.DevID = "IMEI:490154203237518" }, ""},
 		{"dev id no scheme", func(c *Config) { c.Device.DevID = "490154203237518" }, `device.dev_id: "490154203237518" is not a device URN like "IMEI:490154203237518" (empty = detect)`},

@@ -118,6 +118,7 @@ func (c Config) Validate() error {
 	bs := c.Bootstrap
 	v.absPath("bootstrap.factory_file", bs.FactoryFile, false)
 	v.oneOf("bootstrap.smartcard", bs.Smartcard, "none", "modem", "pcsc")
+	v.oneOf("bootstrap.sim_route", bs.SIMRoute, "auto", "csim", "cgla", "crsm")
 	if bs.Smartcard == "modem" && !m.Enabled {
 		v.badNear("bootstrap.smartcard", "modem.enabled", `"modem" needs modem.enabled = true`)
 	}

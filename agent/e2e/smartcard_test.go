@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/omadm-agent/omadm-agent/agent/cmd/omadm-demo/rig"
+	"github.com/omadm-agent/omadm-agent/modem/modemtest"
 	"github.com/omadm-agent/omadm-agent/smartcard"
 	"github.com/omadm-agent/omadm-agent/smartcard/cardtest"
+	"github.com/omadm-agent/omadm-agent/smartcard/cardtest/atsim"
 )
 
 // TestSIMBootstrap: the real binary reads the DM bootstrap from a SIM in a
@@ -73,6 +75,54 @@ func TestSIMBootstrap(t *testing.T) {
 			}
 			if again, _ := agentCmd(state, nil, "tree", "dump", "./DMAcc"); again != got {
 				t.Errorf("tree changed by the refused bootstrap:\n%s", again)
+			}
+		})
+	}
+
+	// The same card behind a fake AT modem on a pty (smartcard/cardtest/atsim
+	// answers AT+CSIM, AT+CCHO/CGLA/CCHC and AT+CRSM in TS 27.007 syntax):
+	// every route, and "modem" falling back when the modem refuses one.
+	for _, tc := range []struct {
+		via       string
+		refuse    func(*atsim.Modem)
+		wantRoute string // the SIM command family that must have carried the read
+	}{
+		{"csim", nil, "AT+CSIM="},
+		{"cgla", nil, "AT+CGLA="},
+		{"crsm", nil, "AT+CRSM="},
+		{"modem", func(m *atsim.Modem) { m.RefuseCSIM = "+CME ERROR: 4" }, "AT+CGLA="},
+		{"modem", func(m *atsim.Modem) { m.RefuseCSIM, m.RefuseCCHO = "ERROR", "+CME ERROR: 4" }, "AT+CRSM="},
+	} {
+		t.Run("bootstrap --sim --via "+tc.via+" "+tc.wantRoute, func(t *testing.T) {
+			sim := atsim.New(cardtest.NewCard(fs, cardtest.Options{}))
+			if tc.refuse != nil {
+				tc.refuse(sim)
+			}
+			fake, err := modemtest.New(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer fake.Close()
+			fake.Extend(func(line string) ([]string, bool) {
+				up := strings.ToUpper(line)
+				for _, c := range []string{"AT+CSIM", "AT+CCHO", "AT+CGLA", "AT+CCHC", "AT+CRSM"} {
+					if strings.HasPrefix(up, c) {
+						return sim.Answer(line), true
+					}
+				}
+				return nil, false
+			})
+			state := filepath.Join(t.TempDir(), "state")
+			out, err := agentCmd(state, nil, "bootstrap", "--sim", "--via", tc.via, "--modem", fake.Path)
+			if err != nil || !strings.Contains(out, "added account") || !strings.Contains(out, "SIM 8949020001234567890") {
+				t.Fatalf("bootstrap --sim --via %s: %v\n%s\nmodem saw %q", tc.via, err, out, sim.Commands())
+			}
+			if sim.Count(tc.wantRoute) == 0 {
+				t.Errorf("no %s command: the read went another way (%q)", tc.wantRoute, sim.Commands())
+			}
+			got, err := agentCmd(state, nil, "tree", "dump", "./DMAcc")
+			if err != nil || !sameButOrigin(got, want) {
+				t.Errorf("tree after bootstrap --sim --via %s:\n%s\nwant (as from the file):\n%s", tc.via, got, want)
 			}
 		})
 	}

@@ -49,6 +49,7 @@ type Fake struct {
 	sim     string
 	refuse  bool // refuse +CNMI storage routing (mt=1)
 	silent  map[string]bool
+	extra   func(line string) ([]string, bool)
 	acks    int
 	wg      sync.WaitGroup
 	closed  bool
@@ -236,9 +237,19 @@ func (f *Fake) command(ptm *os.File, line string) {
 		delete(f.fail, line)
 	}
 	var resp []string
-	if isCanned {
+	extra := f.extra
+	switch {
+	case isCanned:
 		resp = canned
-	} else {
+	case extra != nil:
+		f.mu.Unlock()
+		r, ok := extra(line)
+		f.mu.Lock()
+		resp = r
+		if !ok {
+			resp = f.answer(line)
+		}
+	default:
 		resp = f.answer(line)
 	}
 	f.mu.Unlock()
@@ -536,6 +547,16 @@ func (f *Fake) waitFor(timeout time.Duration, ok func() bool) bool {
 // after the fact, it cannot miss a command that arrived before the call.
 func (f *Fake) WaitCommandSince(mark int, cmd string, timeout time.Duration) bool {
 	return f.waitFor(timeout, func() bool { return slices.Contains(f.cmds[min(mark, len(f.cmds)):], cmd) })
+}
+
+// Extend makes h answer the command lines it knows (ok true), before the
+// built-in commands: e.g. the SIM access commands of
+// smartcard/cardtest/atsim (AT+CSIM, AT+CCHO/CGLA/CCHC, AT+CRSM). h runs
+// without the fake's lock held.
+func (f *Fake) Extend(h func(line string) (resp []string, ok bool)) {
+	f.mu.Lock()
+	f.extra = h
+	f.mu.Unlock()
 }
 
 // Mark returns the number of commands received so far, for CommandsSince.

@@ -21,8 +21,9 @@ import (
 const simReadTimeout = 60 * time.Second
 
 // readSIMBootstrap reads the bootstrap document from the SIM for
-// "omadm-agent bootstrap --sim": through pcscd, or AT+CSIM on the modem
-// port (opened here; the daemon must not hold it).
+// "omadm-agent bootstrap --sim": through pcscd, or through the modem port
+// (opened here; the daemon must not hold it) with AT+CSIM, AT+CCHO/CGLA or
+// AT+CRSM (modem.ReadSIMBootstrap; "modem" tries them in that order).
 func (c *cli) readSIMBootstrap(ctx context.Context, via, reader, socket, device string) (*smartcard.Bootstrap, error) {
 	cfg, err := c.loadConfigOrDefault()
 	if err != nil {
@@ -49,19 +50,23 @@ func (c *cli) readSIMBootstrap(ctx context.Context, via, reader, socket, device 
 			return nil, fmt.Errorf("SIM (PC/SC): %w", err)
 		}
 		return bs, nil
-	case "modem":
+	case "modem", modem.SIMRouteCSIM, modem.SIMRouteCGLA, modem.SIMRouteCRSM:
+		route := cfg.Bootstrap.SIMRoute
+		if via != "modem" {
+			route = via
+		}
 		m, err := modem.Open(ctx, modem.Config{Device: device, Baud: cfg.Modem.Baud})
 		if err != nil {
 			return nil, fmt.Errorf("SIM (modem %s): %w", device, err)
 		}
 		defer m.Close()
-		bs, err := smartcard.ReadBootstrap(ctx, modem.NewCSIM(m))
+		bs, _, err := modem.ReadSIMBootstrap(ctx, m, route)
 		if err != nil {
 			return nil, fmt.Errorf("SIM (modem %s): %w", device, err)
 		}
 		return bs, nil
 	}
-	return nil, usagef("--via %q: want pcsc or modem", via)
+	return nil, usagef("--via %q: want pcsc, modem (auto: AT+CSIM, then AT+CCHO/CGLA, then AT+CRSM), csim, cgla or crsm", via)
 }
 
 // describeSIM names where a card's document came from, for messages.
@@ -105,7 +110,11 @@ func simBootstrap(ctx context.Context, cfg config.Config, t *tree.Tree, accs *dm
 			log.Warn("smartcard bootstrap needs the modem ([modem] enabled = true)")
 			return
 		}
-		bs, err = smartcard.ReadBootstrap(rctx, modem.NewCSIM(mdm))
+		var route string
+		bs, route, err = modem.ReadSIMBootstrap(rctx, mdm, cfg.Bootstrap.SIMRoute)
+		if err == nil {
+			log.Info("SIM read through the modem", "route", route)
+		}
 	default:
 		log.Warn("unknown [bootstrap] smartcard", "value", mode)
 		return

@@ -258,10 +258,10 @@ func cmdBootstrap(ctx context.Context, c *cli, args []string) error {
 	fs := c.flags("bootstrap")
 	origin := fs.String("origin", "", `origin recorded in ./DMAcc/<x>/Ext/Origin of new accounts (default "file", or "smartcard" with --sim)`)
 	sim := fs.Bool("sim", false, "read the bootstrap document from the SIM/UICC instead of a file")
-	via := fs.String("via", "", `with --sim: "pcsc" (a PC/SC reader through pcscd) or "modem" (AT+CSIM on the modem port); default [bootstrap] smartcard, else pcsc`)
+	via := fs.String("via", "", `with --sim: "pcsc" (a PC/SC reader through pcscd), "modem" (the modem port: AT+CSIM, else AT+CCHO/CGLA, else AT+CRSM, or [bootstrap] sim_route), or one route: "csim", "cgla", "crsm"; default [bootstrap] smartcard, else pcsc`)
 	reader := fs.String("reader", "", "with --sim --via pcsc: the reader name (default [bootstrap] pcsc_reader, else the first reader with a card)")
 	socket := fs.String("pcsc-socket", "", "with --sim --via pcsc: pcscd's socket (default $PCSCLITE_CSOCK_NAME, else /run/pcscd/pcscd.comm)")
-	device := fs.String("modem", "", "with --sim --via modem: the modem's AT port (default [modem] device)")
+	device := fs.String("modem", "", "with --sim --via modem|csim|cgla|crsm: the modem's AT port (default [modem] device)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -272,7 +272,7 @@ func cmdBootstrap(ctx context.Context, c *cli, args []string) error {
 	)
 	if *sim {
 		if len(pos) != 0 {
-			return usagef("usage: omadm-agent bootstrap --sim [--via pcsc|modem] [--reader NAME] [--pcsc-socket PATH] [--modem DEVICE]")
+			return usagef("usage: omadm-agent bootstrap --sim [--via pcsc|modem|csim|cgla|crsm] [--reader NAME] [--pcsc-socket PATH] [--modem DEVICE]")
 		}
 		if *origin == "" {
 			*origin = "smartcard"
@@ -287,7 +287,7 @@ func cmdBootstrap(ctx context.Context, c *cli, args []string) error {
 		}
 	} else {
 		if len(pos) != 1 {
-			return usagef("usage: omadm-agent bootstrap [--origin O] FILE|-  or  omadm-agent bootstrap --sim [--via pcsc|modem] ...")
+			return usagef("usage: omadm-agent bootstrap [--origin O] FILE|-  or  omadm-agent bootstrap --sim [--via pcsc|modem|csim|cgla|crsm] ...")
 		}
 		if *origin == "" {
 			*origin = "file"
