@@ -109,7 +109,7 @@ func TestDaylightSaving(t *testing.T) {
 	}
 	// 2026-10-25: 03:00 CEST becomes 02:00 CET; 01:00-04:00 is four hours.
 	start := time.Date(2026, 10, 25, 1, 0, 0, 0, berlin)
-	if !s.Open(start.Add(3*time.Hour+30*time.Minute)) {
+	if !s.Open(start.Add(3*time.Hour + 30*time.Minute)) {
 		t.Error("closed 3.5 h after the opening on the night the clocks go back")
 	}
 }
