@@ -6,11 +6,12 @@
 #     (+1.2 MB, as godbus's conn.Export did); when they are present, the
 #     guard names the callers (the linker's <ReflectMethod> marks);
 #  2. net/http's HTTP/2 client is left out (build tag nethttpomithttp2);
-#  3. the stripped binary stays under a ceiling (today's size + 5 %), so a
-#     new dependency that costs real flash space is a conscious decision.
+#  3. the stripped binary stays under a ceiling (two 64 KiB steps above the
+#     size at the last raise), so a new dependency or feature that costs
+#     real flash space is a conscious decision, recorded in BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-CEILING=${CEILING:-9430000}
+CEILING=${CEILING:-9570000}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 tags=${GOTAGS:-nethttpomithttp2}
