@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,4 +73,64 @@ end
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Errorf("logind's Reboot was not called within %v of the session's end", 2*system.SessionEndGrace+5*time.Second)
+}
+
+// TestRebootWaitsForMaintenanceWindow: with [system] maintenance_windows
+// set to a window twelve hours away, the server's Reboot is still
+// answered 202, but logind is not asked once the session has ended; the
+// technician's status shows when the reboot will happen.
+func TestRebootWaitsForMaintenanceWindow(t *testing.T) {
+	var logind *dbusmockrun.Mock
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	open := time.Now().Add(12 * time.Hour).Truncate(time.Minute)
+	spec := open.Format("15:04") + "-" + open.Add(time.Minute).Format("15:04")
+	w := startWith(t, "reboot-window", `
+recv
+expect alert 1200
+expect sessionid 4C
+send <Exec><CmdID>1</CmdID><Correlator>rb-w</Correlator><Item><Target><LocURI>./Vendor/omadm/System/Reboot</LocURI></Target></Item></Exec>
+recv
+expect status 1 202
+end
+`, worldOpts{
+		extraConfig: "\n[system]\nreboot_delay = \"1s\"\nmaintenance_windows = [\"" + spec + "\"]\n",
+		beforeAgent: func(w *world) {
+			var err error
+			logind, err = dbusmockrun.StartMock(ctx, w.peers.Bus.Addr, dbusmockrun.Spec{Template: "logind",
+				Service: system.LogindService, Path: system.LogindPath, Iface: system.LogindIface})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { logind.Stop() })
+		},
+	}, func(a *rig.Account) {
+		a.Grants = append(a.Grants, rig.Grant{URI: "./Vendor/omadm/System", ACL: "Get=*&Exec=" + a.ServerID})
+	})
+
+	w.deliver(w.sms(w.notify(0x4C)))
+	w.waitDone()
+	// Past the session-end grace and the 1 s fallback delay: the reboot
+	// waits for the window (recorded in the marker), logind is not called.
+	want := "waits for the maintenance window at " + open.Format(time.RFC3339)
+	deadline := time.Now().Add(20 * time.Second)
+	var out string
+	for time.Now().Before(deadline) {
+		var err error
+		out, err = rig.RunCLI(ctx, agentBin, w.env, "--config", w.cfgPath, "--state-dir", w.stateDir, "status")
+		if err == nil && strings.Contains(out, want) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !strings.Contains(out, want) {
+		t.Fatalf("status does not say %q:\n%s", want, out)
+	}
+	calls, err := logind.MethodCalls(ctx, "Reboot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) != 0 {
+		t.Errorf("logind Reboot called %d times outside the maintenance window", len(calls))
+	}
 }
