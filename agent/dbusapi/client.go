@@ -153,6 +153,11 @@ type State struct {
 	ConfigFiles   []string
 	Queued        uint32
 	LastSession   string
+	// Sessions counts, per ServerID, the sessions ended since the agent
+	// started by outcome (agent.Outcome); LastSuccess is, per ServerID,
+	// when the last successful one ended (Unix seconds).
+	Sessions    map[string]map[string]uint64
+	LastSuccess map[string]int64
 }
 
 // State calls GetState.
@@ -180,5 +185,7 @@ func (c *Client) State(ctx context.Context) (State, error) {
 	get("ConfigFiles", &s.ConfigFiles)
 	get("Queued", &s.Queued)
 	get("LastSession", &s.LastSession)
+	get("Sessions", &s.Sessions)
+	get("LastSuccess", &s.LastSuccess)
 	return s, errors.Join(errs...)
 }

@@ -296,6 +296,20 @@ func (m methods) GetState() (map[string]dbus.Variant, *dbus.Error) {
 	out["ConfigFiles"] = dbus.MakeVariant(files)
 	out["Queued"] = dbus.MakeVariant(uint32(snap.Queued))
 	out["LastSession"] = dbus.MakeVariant(snap.LastSession)
+	// Counters since the agent started, per server (the metrics file has
+	// the same): outcome → sessions, and the last successful session.
+	sessions := map[string]map[string]uint64{}
+	lastOK := map[string]int64{}
+	for _, ss := range snap.Servers {
+		if len(ss.Outcomes) > 0 {
+			sessions[ss.ServerID] = ss.Outcomes
+		}
+		if !ss.LastSuccess.IsZero() {
+			lastOK[ss.ServerID] = ss.LastSuccess.Unix()
+		}
+	}
+	out["Sessions"] = dbus.MakeVariant(sessions)
+	out["LastSuccess"] = dbus.MakeVariant(lastOK)
 	return out, nil
 }
 

@@ -791,10 +791,32 @@ func printState(w io.Writer, st dbusapi.State) {
 			next = time.Unix(s.NextPoll, 0).Format(time.RFC3339)
 		}
 		fmt.Fprintf(w, "  %-30s last session: %s; next poll: %s\n", s.ServerID, last, next)
+		if line := sessionCounts(st.Sessions[s.ServerID], st.LastSuccess[s.ServerID]); line != "" {
+			fmt.Fprintf(w, "  %-30s %s\n", "", line)
+		}
 	}
 	if len(st.ConfigFiles) > 0 {
 		fmt.Fprintf(w, "config files:   %s\n", strings.Join(st.ConfigFiles, ", "))
 	}
+}
+
+// sessionCounts is one line of a server's session counters since the
+// daemon started, e.g. "since start: 3 ok, 1 auth; last success ...".
+func sessionCounts(outcomes map[string]uint64, lastOK int64) string {
+	var parts []string
+	for _, o := range metrics.Outcomes {
+		if n := outcomes[o]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, o))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	line := "sessions since start: " + strings.Join(parts, ", ")
+	if lastOK > 0 {
+		line += "; last success " + time.Unix(lastOK, 0).Format(time.RFC3339)
+	}
+	return line
 }
 
 // statusStandalone reads the state directory: accounts, outbox, records.

@@ -504,7 +504,8 @@ func TestStatusRunning(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("status: exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"running (version", "state idle", "dm.example.com", "ok (test runner)", "modem:          disabled"} {
+	for _, want := range []string{"running (version", "state idle", "dm.example.com", "ok (test runner)", "modem:          disabled",
+		"sessions since start: 2 ok; last success "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status lacks %q:\n%s", want, out)
 		}
