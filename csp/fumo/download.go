@@ -1,6 +1,7 @@
 package fumo
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -74,7 +75,7 @@ func (d *downloader) fetch(ctx context.Context, dir string, j *Job, save func() 
 	var last error
 	for attempt := 0; attempt <= d.retries; attempt++ {
 		if attempt > 0 {
-			t := time.NewTimer(d.backoff * time.Duration(attempt))
+			t := time.NewTimer(d.backoff * time.Duration(max(attempt, 1)))
 			select {
 			case <-ctx.Done():
 				t.Stop()
@@ -83,6 +84,10 @@ func (d *downloader) fetch(ctx context.Context, dir string, j *Job, save func() 
 			}
 		}
 		err := d.once(ctx, part, j, save, progress)
+		if err == errGotDD {
+			attempt-- // the descriptor was read: fetch its object at once
+			continue
+		}
 		if err == nil {
 			if err := os.Rename(part, filepath.Join(dir, PackageFile)); err != nil {
 				return dlErr(ResultDownloadNoMemory, "%w", err)
@@ -129,7 +134,11 @@ func (d *downloader) once(ctx context.Context, part string, j *Job, save func() 
 			idle.Reset(d.idle)
 		}
 	}
-	req, err := http.NewRequestWithContext(rctx, http.MethodGet, j.URL, nil)
+	target := j.URL
+	if j.DD != nil {
+		target = j.DD.ObjectURI
+	}
+	req, err := http.NewRequestWithContext(rctx, http.MethodGet, target, nil)
 	if err != nil {
 		return dlErr(ResultBadURL, "%w", err)
 	}
@@ -149,8 +158,20 @@ func (d *downloader) once(ctx context.Context, part string, j *Job, save func() 
 	defer resp.Body.Close()
 
 	var total int64
+	var body io.Reader = resp.Body
 	switch resp.StatusCode {
 	case http.StatusOK:
+		if j.DD == nil {
+			// PkgURL may be a DLOTA download descriptor: by its
+			// Content-Type, or by its first bytes.
+			br := bufio.NewReaderSize(resp.Body, 1024)
+			head, _ := br.Peek(512)
+			if isDDType(resp.Header.Get("Content-Type")) || sniffDD(head) {
+				kick()
+				return d.loadDD(br, resp, part, j, save)
+			}
+			body = br
+		}
 		have = 0
 		total = max(resp.ContentLength, 0)
 		j.Validator = validator(resp)
@@ -188,6 +209,17 @@ func (d *downloader) once(ctx context.Context, part string, j *Job, save func() 
 	if total > d.maxSize {
 		return dlErr(ResultDownloadNoMemory, "package of %d bytes exceeds the limit of %d", total, d.maxSize)
 	}
+	limit := d.maxSize
+	if dd := j.DD; dd != nil {
+		// The object must be what the descriptor announced (DLOTA 905).
+		if ct := resp.Header.Get("Content-Type"); !dd.accepts(ct) {
+			return mismatch(ResultNotAcceptable, "object Content-Type %q, descriptor type %q", ct, dd.Types)
+		}
+		if total > 0 && total != dd.Size {
+			return mismatch(ResultCorrupted, "object of %d bytes, descriptor size %d", total, dd.Size)
+		}
+		total, limit = dd.Size, dd.Size
+	}
 	if total != j.Size || resp.StatusCode == http.StatusOK {
 		j.Size = total
 		if err := save(); err != nil {
@@ -211,11 +243,14 @@ func (d *downloader) once(ctx context.Context, part string, j *Job, save func() 
 	}
 	progress(have, total)
 	kick()
-	n, err := copyBody(f, resp.Body, d.maxSize-have, func(n int64) { kick(); progress(have+n, total) })
+	n, err := copyBody(f, body, limit-have, func(n int64) { kick(); progress(have+n, total) })
 	have += n
 	if err != nil {
 		var je *JobError
 		if errors.As(err, &je) {
+			if j.DD != nil && je.Result == ResultDownloadNoMemory && errors.Is(err, errTooLong) {
+				return mismatch(ResultCorrupted, "object longer than the descriptor size %d", j.DD.Size)
+			}
 			return err
 		}
 		if ctx.Err() != nil {
@@ -230,6 +265,10 @@ func (d *downloader) once(ctx context.Context, part string, j *Job, save func() 
 		return dlErr(ResultDownloadNoMemory, "%w", err)
 	}
 	if total > 0 && have != total {
+		if j.DD != nil && resp.ContentLength < 0 {
+			// A complete (chunked) body shorter than announced.
+			return mismatch(ResultCorrupted, "object of %d bytes, descriptor size %d", have, total)
+		}
 		return errRetry{dlErr(ResultNetwork, "got %d of %d bytes", have, total)}
 	}
 	if total == 0 {
@@ -253,7 +292,7 @@ func copyBody(dst io.Writer, src io.Reader, limit int64, progress func(int64)) (
 		m, rerr := src.Read(buf)
 		if m > 0 {
 			if n+int64(m) > limit {
-				return n, dlErr(ResultDownloadNoMemory, "package exceeds the size limit")
+				return n, dlErr(ResultDownloadNoMemory, "package %w", errTooLong)
 			}
 			w, werr := dst.Write(buf[:m])
 			n += int64(w)
@@ -338,4 +377,70 @@ func statfsFree(dir string) (int64, error) {
 		return 0, err
 	}
 	return int64(st.Bavail) * int64(st.Bsize), nil
+}
+
+// errTooLong is wrapped by copyBody's size-limit error.
+var errTooLong = errors.New("exceeds the size limit")
+
+// errGotDD tells fetch that once read a download descriptor into j.DD:
+// the object is fetched next, without counting an attempt.
+var errGotDD = errors.New("fumo: download descriptor read")
+
+// mismatch is a DLOTA attribute mismatch (905) with FUMO result r.
+func mismatch(r Result, format string, a ...any) *JobError {
+	return &JobError{Op: "download", Result: r, Err: &mismatchError{fmt.Errorf("attribute mismatch: "+format, a...)}}
+}
+
+// loadDD reads and checks the descriptor in body (the answer to PkgURL):
+// strict parse (ParseDD), objectURI and installNotifyURI resolved against
+// the descriptor's URL (after redirects), objectURI https, size within
+// MaxSize. It records the descriptor in j (saved) and returns errGotDD;
+// a bad descriptor is a *JobError wrapping a *DDError (405; 411 for an
+// unusable objectURI; 501 beyond MaxSize), with j.DD set when its
+// installNotifyURI is known, so that the failure is notified.
+func (d *downloader) loadDD(body io.Reader, resp *http.Response, part string, j *Job, save func() error) error {
+	if resp.ContentLength > MaxDDSize {
+		return dlErr(ResultNotAcceptable, "%w", ddErr(StatusInvalidDescriptor, "%d bytes, limit %d", resp.ContentLength, MaxDDSize))
+	}
+	b, err := io.ReadAll(io.LimitReader(body, MaxDDSize+1))
+	if err != nil {
+		return errRetry{dlErr(ResultNetwork, "download descriptor cut: %w", err)}
+	}
+	base := resp.Request.URL
+	dd, perr := ParseDD(b)
+	if dd.InstallNotifyURI != "" {
+		if u, err := base.Parse(dd.InstallNotifyURI); err == nil {
+			dd.InstallNotifyURI = u.String()
+		} else {
+			dd.InstallNotifyURI = ""
+		}
+	}
+	if perr != nil {
+		if dd.InstallNotifyURI != "" {
+			j.DD = &Descriptor{InstallNotifyURI: dd.InstallNotifyURI}
+		}
+		return dlErr(ResultNotAcceptable, "%w", perr)
+	}
+	u, err := base.Parse(dd.ObjectURI)
+	if err != nil {
+		j.DD = &Descriptor{InstallNotifyURI: dd.InstallNotifyURI}
+		return dlErr(ResultBadURL, "%w", ddErr(StatusInvalidDescriptor, "objectURI %q: %v", dd.ObjectURI, err))
+	}
+	dd.ObjectURI = u.String()
+	if _, err := d.checkURL(dd.ObjectURI); err != nil {
+		j.DD = &Descriptor{InstallNotifyURI: dd.InstallNotifyURI}
+		return dlErr(ResultBadURL, "%w", ddErr(StatusInvalidDescriptor, "objectURI: %v", err))
+	}
+	j.DD = &dd
+	if dd.Size > d.maxSize {
+		return dlErr(ResultDownloadNoMemory, "descriptor size %d exceeds the limit of %d", dd.Size, d.maxSize)
+	}
+	if err := os.Truncate(part, 0); err != nil {
+		return dlErr(ResultDownloadNoMemory, "%w", err)
+	}
+	j.Size, j.Validator = dd.Size, ""
+	if err := save(); err != nil {
+		return dlErr(ResultDownloadNoMemory, "%w", err)
+	}
+	return errGotDD
 }

@@ -61,6 +61,9 @@ const (
 	DefaultIdleTimeout          = 60 * time.Second
 	DefaultMarkTries            = 5
 	DefaultWindowCheck          = time.Minute
+	DefaultNotifyTries          = 3
+	DefaultNotifyTimeout        = 30 * time.Second
+	DefaultNotifyRetry          = 30 * time.Second
 )
 
 // Config configures New and Mount. Dir and Report are required.
@@ -148,6 +151,15 @@ type Config struct {
 	// nil when RAUC marked it good. For logging; it must not block long.
 	OnMark func(slot string, err error)
 
+	// NotifyTries bounds the POSTs of a DLOTA install notification
+	// (default DefaultNotifyTries), counted across restarts; then it is
+	// given up (NotifyFailed). Each is bounded by NotifyTimeout (default
+	// DefaultNotifyTimeout), NotifyRetry apart (default
+	// DefaultNotifyRetry). A failed notification never fails the job.
+	NotifyTries   int
+	NotifyTimeout time.Duration
+	NotifyRetry   time.Duration
+
 	// allowHTTP lets tests use plain http:// URLs.
 	allowHTTP bool
 }
@@ -178,6 +190,9 @@ type Provider struct {
 	rebooted bool // Reboot was called in this process
 	marking  bool // the marker goroutine is active
 	waiting  bool // the window goroutine is active
+
+	notifyClient *http.Client
+	notifying    bool // the notifier goroutine is active
 }
 
 // New returns a provider using RAUC over conn (normally the system bus; nil
@@ -238,6 +253,15 @@ func New(conn *dbus.Conn, cfg Config) (*Provider, error) {
 	if cfg.WindowCheck <= 0 {
 		cfg.WindowCheck = DefaultWindowCheck
 	}
+	if cfg.NotifyTries <= 0 {
+		cfg.NotifyTries = DefaultNotifyTries
+	}
+	if cfg.NotifyTimeout <= 0 {
+		cfg.NotifyTimeout = DefaultNotifyTimeout
+	}
+	if cfg.NotifyRetry <= 0 {
+		cfg.NotifyRetry = DefaultNotifyRetry
+	}
 	var tc *tls.Config
 	if cfg.TLS != nil {
 		if cfg.TLS.InsecureSkipVerify {
@@ -278,7 +302,12 @@ func New(conn *dbus.Conn, cfg Config) (*Provider, error) {
 		x:   cfg.Root.Child(cfg.Instance),
 		dl: &downloader{client: &http.Client{Transport: tr}, maxSize: cfg.MaxSize, minFree: cfg.MinFree,
 			retries: cfg.Retries, backoff: cfg.RetryBackoff, idle: cfg.IdleTimeout, allowHTTP: cfg.allowHTTP, freeSpace: statfsFree},
-		r:    newRAUCBus(conn, cfg.CallTimeout),
+		r: newRAUCBus(conn, cfg.CallTimeout),
+		// The install notification: same TLS, no redirects (a POST
+		// must not turn into a GET elsewhere).
+		notifyClient: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}},
 		base: base, stop: stop, st: st,
 	}
 	return p, nil
@@ -313,6 +342,7 @@ func (p *Provider) Resume() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.startLocked()
+	p.startNotifyLocked()
 	if p.cfg.MarkGood == MarkGoodOnBoot {
 		p.startMarkLocked() // a mark that failed before the restart
 	}
@@ -360,6 +390,12 @@ type Status struct {
 	// RebootAt is when an installed job calls Config.Reboot (the next
 	// opening of Config.Window); zero when it does not wait for one.
 	RebootAt time.Time
+	// The DLOTA install notification of the last job that had a
+	// download descriptor with an installNotifyURI (zero when none).
+	NotifyStatus NotifyStatus
+	NotifyState  NotifyState
+	NotifyTries  int
+	NotifyError  string
 }
 
 // Status returns the current state.
@@ -373,6 +409,9 @@ func (p *Provider) Status() Status {
 	s.RebootAt = p.rebootAtLocked()
 	if m := p.st.Mark; m != nil {
 		s.MarkStatus, s.MarkSlot, s.MarkTries, s.MarkError = m.Status, m.Slot, m.Tries, m.Error
+	}
+	if n := p.st.Notify; n != nil {
+		s.NotifyStatus, s.NotifyState, s.NotifyTries, s.NotifyError = n.Status, n.State, n.Tries, n.Error
 	}
 	return s
 }
@@ -601,6 +640,7 @@ func (p *Provider) work() {
 			p.msg = serr.Error()
 		}
 		p.st = st
+		p.startNotifyLocked()
 		if wait {
 			if j.Phase == PhaseInstalled && !j.NotBefore.IsZero() {
 				p.startWindowLocked(j.Started)
@@ -636,6 +676,7 @@ func (p *Provider) setProgress(pct int, m string) {
 func (p *Provider) fail(j *Job, err error, fallback Result, s State, haveData bool) (Phase, bool, error) {
 	j.Result = resultOf(err, fallback)
 	j.Detail = err.Error()
+	p.queueNotify(j, notifyStatusOf(err))
 	p.setState(s, haveData)
 	p.setMsg(j.Detail)
 	if !haveData {
@@ -696,6 +737,7 @@ func (p *Provider) handle(ctx context.Context, j *Job) (next Phase, wait bool, e
 		case j.Op == OpDownload:
 			// Verified, or RAUC absent: the download itself succeeded.
 			j.Result = ResultSuccess
+			p.queueNotify(j, StatusSuccess)
 			p.setState(StateDownloadComplete, true)
 			return PhaseReport, false, nil
 		case unavailable:
@@ -757,6 +799,7 @@ func (p *Provider) handle(ctx context.Context, j *Job) (next Phase, wait bool, e
 			return p.fail(j, &JobError{Op: "install", Result: ResultUpdateFailed, Err: err}, ResultUpdateFailed, StateUpdateFailedHaveData, true)
 		}
 		j.TargetSlot, j.BootID = slot, boot
+		p.queueNotify(j, StatusSuccess) // DLOTA: the object is installed (RAUC wrote the slot)
 		p.setMsg("installed into slot " + slot + "; waiting for the reboot")
 		return PhaseInstalled, false, nil
 

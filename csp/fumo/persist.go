@@ -28,6 +28,15 @@ import (
 //	mark          object  the mark of the last successful update (SlotMark),
 //	                      absent when none (added without a schema change:
 //	                      older readers ignore it)
+//	notify        object  the DLOTA install notification of the last job
+//	                      whose PkgURL was a download descriptor
+//	                      (InstallNotify), absent when none (added without
+//	                      a schema change)
+//
+// A job whose PkgURL answered with a download descriptor carries it in
+// job.dd (Descriptor: object_uri, size, types, install_notify_uri, name,
+// vendor, dd_version, notified), added without a schema change: absent
+// means the PkgURL is the package itself (or not yet fetched).
 //
 // The job's phase id is the mender-style state type that survives a
 // reboot: see Phase.
@@ -108,19 +117,23 @@ type Job struct {
 	// maintenance window (Config.Window) to call Config.Reboot: the
 	// window's next opening. Absent in older files: no wait.
 	NotBefore time.Time `json:"not_before,omitzero"`
+	// DD is the download descriptor PkgURL answered with (DLOTA); the
+	// package is then its ObjectURI. Nil: PkgURL is the package.
+	DD *Descriptor `json:"dd,omitempty"`
 }
 
 // Snapshot is the whole state file (see the key index above).
 type Snapshot struct {
-	V           int       `json:"v"`
-	State       State     `json:"state"`
-	DownloadURL string    `json:"download_url,omitempty"`
-	DAUURL      string    `json:"dau_url,omitempty"`
-	PkgName     string    `json:"pkg_name,omitempty"`
-	PkgVersion  string    `json:"pkg_version,omitempty"`
-	HaveData    bool      `json:"have_data,omitempty"`
-	Job         *Job      `json:"job,omitempty"`
-	Mark        *SlotMark `json:"mark,omitempty"`
+	V           int            `json:"v"`
+	State       State          `json:"state"`
+	DownloadURL string         `json:"download_url,omitempty"`
+	DAUURL      string         `json:"dau_url,omitempty"`
+	PkgName     string         `json:"pkg_name,omitempty"`
+	PkgVersion  string         `json:"pkg_version,omitempty"`
+	HaveData    bool           `json:"have_data,omitempty"`
+	Job         *Job           `json:"job,omitempty"`
+	Mark        *SlotMark      `json:"mark,omitempty"`
+	Notify      *InstallNotify `json:"notify,omitempty"`
 }
 
 // ErrBadState is wrapped by DecodeState for a state file it cannot use.
@@ -150,9 +163,15 @@ func DecodeState(b []byte) (Snapshot, error) {
 		if j.Size < 0 {
 			return Snapshot{}, fmt.Errorf("%w: job size %d", ErrBadState, j.Size)
 		}
+		if dd := j.DD; dd != nil && (dd.Size < 0 || (dd.ObjectURI == "" && dd.InstallNotifyURI == "")) {
+			return Snapshot{}, fmt.Errorf("%w: job descriptor size %d, object %q", ErrBadState, dd.Size, dd.ObjectURI)
+		}
 	}
 	if m := p.Mark; m != nil && (!m.Status.valid() || m.Tries < 0 || m.Slot == "") {
 		return Snapshot{}, fmt.Errorf("%w: mark status %q, slot %q, tries %d", ErrBadState, m.Status, m.Slot, m.Tries)
+	}
+	if n := p.Notify; n != nil && (!n.State.valid() || n.URI == "" || n.Tries < 0 || n.Status < 900 || n.Status > 999) {
+		return Snapshot{}, fmt.Errorf("%w: notify state %q, uri %q, status %d, tries %d", ErrBadState, n.State, n.URI, n.Status, n.Tries)
 	}
 	return p, nil
 }
