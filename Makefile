@@ -45,10 +45,17 @@ test: deps test-go test-qemu test-cross-version test-extra ## install test peers
 test-go:
 	$(GO) test -count=1 ./...
 
+# The libwbxml oracle tests (TestOracle*) run natively in test-go only: they
+# exec wbxml2xml/xml2wbxml hundreds of times, and qemu-user can deadlock in the
+# child of a fork of a multithreaded emulated process before it reaches exec
+# (a wbxml.test under qemu-arm hung that way in a CI run). Under qemu the
+# codec's own golden, round-trip and fuzz-seed tests check each target.
+QEMU_SKIP  := -skip '^TestOracle'
+
 test-qemu: ## run the codec tests under qemu-user for arm, arm64 and mipsle
-	GOARCH=arm GOARM=7 $(GO) test -count=1 -exec qemu-arm-static $(CODEC_PKGS)
-	GOARCH=arm64 $(GO) test -count=1 -exec qemu-aarch64-static $(CODEC_PKGS)
-	GOARCH=mipsle GOMIPS=softfloat $(GO) test -count=1 -exec qemu-mipsel-static $(CODEC_PKGS)
+	GOARCH=arm GOARM=7 $(GO) test -count=1 $(QEMU_SKIP) -exec qemu-arm-static $(CODEC_PKGS)
+	GOARCH=arm64 $(GO) test -count=1 $(QEMU_SKIP) -exec qemu-aarch64-static $(CODEC_PKGS)
+	GOARCH=mipsle GOMIPS=softfloat $(GO) test -count=1 $(QEMU_SKIP) -exec qemu-mipsel-static $(CODEC_PKGS)
 
 cross: ## static stripped binaries for linux/arm (GOARM=7), arm64 and mipsle (softfloat) in bin/
 	GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/omadm-agent-linux-arm $(PKG)
