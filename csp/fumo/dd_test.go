@@ -612,3 +612,27 @@ func TestDDDownloadAndUpdateRefused(t *testing.T) {
 	oneAlert(t, f.al, TypeDownloadAndUpdate, "./FUMO/1/DownloadAndUpdate", "", "403")
 	wantNotes(t, s, "POST 953 Non-Acceptable Content")
 }
+
+// TestDDNotifyNotHTTPS: an installNotifyURI that is not https is never
+// contacted; the job succeeds and Status says why nothing was sent.
+func TestDDNotifyNotHTTPS(t *testing.T) {
+	s := newDDServer(t)
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("plain http notification: %s %s", r.Method, r.URL)
+	}))
+	defer plain.Close()
+	body := payload(50000)
+	s.add("fw.raucb", body)
+	url := s.addDD("fw.dd", ddDoc("/fw.raucb", int64(len(body)), "application/octet-stream", plain.URL+"/notify", ""))
+	f := newFixture(t, nil, t.TempDir(), "boot-1", ddConfig(s))
+	if err := f.replace(t, "Download/PkgURL", chr(url)); err != nil {
+		t.Fatal(err)
+	}
+	mustAsync(t, f.exec(t, "Download", ""))
+	f.wait(t)
+	oneAlert(t, f.al, TypeDownload, "./FUMO/1/Download", "", "200")
+	st := f.p.Status()
+	if st.NotifyState != NotifyFailed || st.NotifyTries != 0 || !strings.Contains(st.NotifyError, "https only") {
+		t.Errorf("notify status: got %s tries %d error %q, want failed 0 (https only)", st.NotifyState, st.NotifyTries, st.NotifyError)
+	}
+}

@@ -10,7 +10,12 @@
 // Spec sections (protocol.md §6.9, §5.6): FUMO §5 and §10.1 (figure 10.1)
 // for the nodes and the DDF, FUMO §6 for the State values and the Exec
 // semantics, FUMO §6.2 / §10.1 for the result codes, and DM Protocol
-// §8.7 / §2.3.7 for the Generic Alert 1226 that carries them.
+// §8.7 / §2.3.7 for the Generic Alert 1226 that carries them; OMA
+// Generic Content Download Over The Air 1.0 (OMA-Download-OTA-V1_0,
+// "DLOTA") for a PkgURL that points at a download descriptor: its
+// Download Descriptor section (the <media> document, media type
+// application/vnd.oma.dd+xml) and its installation status report (the
+// 9xx codes POSTed to installNotifyURI).
 //
 // Tree (Mount at Config.Root, default ./FUMO; the one instance <x> is
 // Config.Instance, default "1", created at mount and permanent):
@@ -51,12 +56,16 @@
 //	Download           30 → 40 and 200 after RAUC Info read the bundle; 20 on failure
 //	Update             50 → 60 (InstallBundle) → reboot (in Config.Window) → 100 and 200; 70/80 on failure
 //	DownloadAndUpdate  30 → 40 → 50 → 60 → reboot (in Config.Window) → 100 and 200
-//	download failures  411 bad/empty/non-https URL, HTTP 404/410, unknown host;
+//	download failures  411 bad/empty/non-https URL (PkgURL or a DD's objectURI),
+//	                   HTTP 404/410, unknown host;
 //	                   406 HTTP 401/403/407 or an untrusted TLS certificate;
 //	                   407 time-out; 412 HTTP 502/503; 500 other HTTP errors;
 //	                   501 larger than Config.MaxSize, not enough free space, or a
-//	                   write error; 503 connection failures after Config.Retries
-//	                   resumed attempts; 402 a Download RAUC Info cannot read
+//	                   write error, or a DD size above it; 503 connection failures
+//	                   after Config.Retries resumed attempts; 402 a Download RAUC
+//	                   Info cannot read, or an object whose length is not the DD
+//	                   size; 405 an invalid DD (906/951) or an object whose
+//	                   Content-Type is not the DD's type
 //	install failures   404 signature ("signature verification failed"), 402 bad
 //	                   bundle ("Invalid bundle format"), 403 "Compatible mismatch"
 //	                   (these three drop the package: State 80); 502 no space;
@@ -148,6 +157,55 @@
 // and an install by Config.InstallTimeout, so a missing or hung RAUC
 // gives an error, not a hang. The package never logs.
 //
+// Download descriptors (DLOTA 1.0, dd.go, notify.go): when the answer to
+// PkgURL (a 200, before any descriptor is known for the job) has
+// Content-Type application/vnd.oma.dd+xml, or its first 512 bytes are an
+// XML document (declaration or <media>) naming the namespace
+// http://www.openmobilealliance.org/xmlns/dd, it is read (at most
+// MaxDDSize, 64 KiB) and parsed strictly by ParseDD: root <media> in that
+// namespace (or none), exactly one objectURI and one size (decimal, > 0),
+// one or more type (DLOTA allows several; a media type each), at most one
+// of each other DLOTA element, no DTD, UTF-8 or US-ASCII; unknown
+// elements are ignored as DLOTA asks; a DDVersion whose major number is
+// not 1 is refused (951). objectURI and installNotifyURI are resolved
+// against the descriptor's URL (after redirects); objectURI must be https
+// (411 otherwise); nextURL, infoURL, iconURI and installParam are not
+// used (no browser, no UI). A size above Config.MaxSize fails (501)
+// before the object is requested. The object is then downloaded like a
+// direct package (Range resume, If-Range, MaxSize, free space), and must
+// match the descriptor (905 Attribute mismatch): a Content-Length or
+// Content-Range total, or a completed body, different from size fails
+// (402), and so does a Content-Type that is neither absent, a generic
+// application/octet-stream (binary/octet-stream) nor one of the
+// descriptor's types (media type only, parameters ignored: 405). The
+// descriptor (resolved URIs, size, types) is persisted in job.dd before
+// the object is requested, so a restart resumes the object without
+// fetching the descriptor again.
+//
+// Install notification: when the descriptor has an installNotifyURI,
+// the job's DLOTA status is POSTed to it once per job as the body
+// "<code> <text>" (text/plain): for Download when the result is decided
+// (900 after RAUC Info read the bundle or RAUC is absent), for
+// DownloadAndUpdate when RAUC has written the slot (900, sent before the
+// reboot: DLOTA's installation is the object reaching its installer; the
+// reboot check is FUMO's business and only in the 1226) or when the job
+// failed before that. Failure codes: 906 invalid descriptor, 951 invalid
+// DDVersion, 905 attribute mismatch, 901 no space or above MaxSize, 903
+// network failure or time-out, 954 other HTTP errors on the object
+// (Loader Error), 953 RAUC refused the bundle (402/403/404: Non-Acceptable
+// Content), 952 other install failures (Device Aborted); 902 is never
+// sent (no user). A malformed descriptor's installNotifyURI is still used
+// when it was read before the problem. The POST is made by the notifier
+// goroutine with the download's TLS configuration (verification on, no
+// redirects followed), bounded by Config.NotifyTimeout, retried
+// Config.NotifyRetry apart until a 2xx or Config.NotifyTries attempts
+// (counted in the state file, across restarts; then NotifyFailed). It
+// never blocks nor fails the job: the Generic Alert 1226 is the
+// authoritative result. An installNotifyURI that is not https is not
+// contacted (NotifyFailed at once, Status.NotifyError says why). The
+// record (InstallNotify, key "notify") outlives its job until a later
+// job's notification replaces it.
+//
 // TLS: downloads verify the server certificate (Config.TLS, Config.CAFile
 // or the system roots); InsecureSkipVerify is refused; only https URLs
 // are accepted.
@@ -162,7 +220,10 @@
 // changes, or when Close cancels it. Wait does not wait for it. It also
 // owns at most one marker goroutine, started by SessionEnded (or Resume, on-boot),
 // which calls Config.Delivered, Mark and Config.OnMark and ends after one
-// attempt. Close cancels all three and waits for them (csp.Wait, bounded
+// attempt. It owns at most one notifier goroutine, started after the
+// worker saved a pending install notification (or by Resume), which
+// POSTs it and saves the outcome; Wait waits for it too. Close cancels
+// all four and waits for them (csp.Wait, bounded
 // by its ctx). Get, Replace, Exec and SessionEnded are safe for concurrent use
 // (one mutex); SessionEnded never blocks.
 package fumo

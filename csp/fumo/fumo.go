@@ -368,8 +368,9 @@ func (p *Provider) Close(ctx context.Context) error {
 }
 
 // Wait blocks until the worker goroutine is idle (job reported, waiting
-// for a reboot or for the maintenance window, or stopped) and no Mark
-// attempt runs, or ctx is done. It does not wait for the window.
+// for a reboot or for the maintenance window, or stopped), no Mark
+// attempt runs and no install notification is being sent, or ctx is
+// done. It does not wait for the window.
 func (p *Provider) Wait(ctx context.Context) error { return csp.Wait(ctx, &p.wg) }
 
 // Status is a snapshot of the provider for tools and tests.
@@ -945,11 +946,11 @@ func (p *Provider) Describe() []tree.Desc {
 		d(NodePkgName, g, tree.FormatChr, tree.TypeText, "ZeroOrOne", "Name (RAUC compatible) of the package"),
 		d(NodePkgVersion, g, tree.FormatChr, tree.TypeText, "ZeroOrOne", "Version of the package"),
 		d(NodeDownload, ge, tree.FormatNode, "", "ZeroOrOne", "Exec: download the package from PkgURL"),
-		d(NodeDownload+"/"+NodePkgURL, gr, tree.FormatChr, tree.TypeText, "One", "https URL of the package"),
+		d(NodeDownload+"/"+NodePkgURL, gr, tree.FormatChr, tree.TypeText, "One", "https URL of the package or of an OMA download descriptor"),
 		d(NodeUpdate, ge, tree.FormatNode, "", "ZeroOrOne", "Exec: install the package present on the device"),
 		d(NodeUpdate+"/"+NodePkgData, tree.AccessReplace, tree.FormatBin, "", "One", "The package delivered through DM"),
 		d(NodeDownloadAndUpdate, ge, tree.FormatNode, "", "ZeroOrOne", "Exec: download from PkgURL, then install"),
-		d(NodeDownloadAndUpdate+"/"+NodePkgURL, gr, tree.FormatChr, tree.TypeText, "One", "https URL of the package"),
+		d(NodeDownloadAndUpdate+"/"+NodePkgURL, gr, tree.FormatChr, tree.TypeText, "One", "https URL of the package or of an OMA download descriptor"),
 		d(NodeState, g, tree.FormatInt, tree.TypeText, "One", "10 Idle ... 100 Update Successful / No Data"),
 		d(NodeExt, g, tree.FormatNode, "", "ZeroOrOne", "Vendor extensions"),
 		d(NodeExt+"/"+NodeProgress, g, tree.FormatInt, tree.TypeText, "One", "Percent done of the current phase"),

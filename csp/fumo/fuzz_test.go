@@ -48,6 +48,10 @@ func TestDecodeStateFiles(t *testing.T) {
 		`{"v":1,"state":100,"mark":{"slot":"B","status":"maybe"}}`,
 		`{"v":1,"state":100,"mark":{"slot":"","status":"pending"}}`,
 		`{"v":1,"state":100,"mark":{"slot":"B","status":"pending","tries":-1}}`,
+		`{"v":1,"state":40,"notify":{"uri":"https://n","status":900,"state":"later"}}`,
+		`{"v":1,"state":40,"notify":{"uri":"","status":900,"state":"sent"}}`,
+		`{"v":1,"state":40,"notify":{"uri":"https://n","status":200,"state":"sent"}}`,
+		`{"v":1,"state":30,"job":{"op":"download","phase":"download","dd":{"size":-1,"object_uri":"https://o"}}}`,
 		``,
 	}
 	for _, b := range bad {
