@@ -364,7 +364,7 @@ func classifyNetErr(ctx context.Context, err error) error {
 		return errRetry{dlErr(ResultTimeout, "%w", err)}
 	}
 	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
+	if (errors.As(err, &dnsErr) && dnsErr.IsNotFound) || errors.Is(err, ErrInsecureRedirect) {
 		return dlErr(ResultBadURL, "%w", err)
 	}
 	return errRetry{dlErr(ResultNetwork, "%w", err)}

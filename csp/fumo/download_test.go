@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,6 +65,24 @@ func TestDownloadResume(t *testing.T) {
 	}
 	if got := f.get(t, "State"); got != "40" {
 		t.Errorf("State: got %s, want 40", got)
+	}
+}
+
+// TestDownloadRedirectHTTPS: a redirect to another https URL (TLS checked
+// again) is followed; one to plain http is refused (TestDownloadFailures).
+func TestDownloadRedirectHTTPS(t *testing.T) {
+	srv := newPkgServer(t)
+	body := payload(100 << 10)
+	target := srv.add("fw.raucb", body)
+	f := newFixture(t, nil, t.TempDir(), "boot-1", func(c *Config) { c.TLS = tlsFor(srv) })
+	if err := f.replace(t, "Download/PkgURL", chr(srv.URL+"/redirect/"+url.PathEscape(target))); err != nil {
+		t.Fatal(err)
+	}
+	mustAsync(t, f.exec(t, "Download", "rd"))
+	f.wait(t)
+	oneAlert(t, f.al, TypeDownload, "./FUMO/1/Download", "rd", "200")
+	if !bytes.Equal(readFile(t, filepath.Join(f.dir, PackageFile)), body) {
+		t.Error("downloaded file differs from the target")
 	}
 }
 
@@ -126,6 +145,8 @@ func TestDownloadFailures(t *testing.T) {
 	srv := newPkgServer(t)
 	big := srv.add("big", payload(64<<10))
 	untrusted := strangerServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "x") }))
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(payload(1000)) }))
+	t.Cleanup(plain.Close)
 	gone := httptest.NewTLSServer(http.NotFoundHandler())
 	goneURL := gone.URL
 	gone.Close()
@@ -143,6 +164,7 @@ func TestDownloadFailures(t *testing.T) {
 		{"untrusted certificate", untrusted.URL + "/fw", 0, "406"},
 		{"too big", big, 1000, "501"},
 		{"connection refused", goneURL + "/fw", 0, "503"},
+		{"redirect to plain http", srv.URL + "/redirect/" + url.PathEscape(plain.URL+"/fw"), 0, "411"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -300,7 +300,7 @@ func New(conn *dbus.Conn, cfg Config) (*Provider, error) {
 	p := &Provider{
 		cfg: cfg,
 		x:   cfg.Root.Child(cfg.Instance),
-		dl: &downloader{client: &http.Client{Transport: tr}, maxSize: cfg.MaxSize, minFree: cfg.MinFree,
+		dl: &downloader{client: &http.Client{Transport: tr, CheckRedirect: httpsRedirectsOnly(cfg.allowHTTP)}, maxSize: cfg.MaxSize, minFree: cfg.MinFree,
 			retries: cfg.Retries, backoff: cfg.RetryBackoff, idle: cfg.IdleTimeout, allowHTTP: cfg.allowHTTP, freeSpace: statfsFree},
 		r: newRAUCBus(conn, cfg.CallTimeout),
 		// The install notification: same TLS, no redirects (a POST
@@ -311,6 +311,23 @@ func New(conn *dbus.Conn, cfg Config) (*Provider, error) {
 		base: base, stop: stop, st: st,
 	}
 	return p, nil
+}
+
+// ErrInsecureRedirect: a package download was redirected away from HTTPS.
+var ErrInsecureRedirect = errors.New("fumo: redirect to a non-https URL refused")
+
+// httpsRedirectsOnly follows at most 10 redirects, each to an https URL
+// (TLS verification on every hop), unless plain http is allowed (tests).
+func httpsRedirectsOnly(allowHTTP bool) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 10 {
+			return errors.New("fumo: more than 10 redirects")
+		}
+		if req.URL.Scheme != "https" && !allowHTTP {
+			return fmt.Errorf("%w: %s", ErrInsecureRedirect, req.URL.Redacted())
+		}
+		return nil
+	}
 }
 
 // Mount creates New(conn, cfg) and mounts it at cfg.Root of t. A nil conn

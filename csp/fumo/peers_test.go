@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -197,6 +198,11 @@ func (s *pkgServer) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case name == "secret":
 		http.Error(w, "no", http.StatusUnauthorized)
+		return
+	case strings.HasPrefix(name, "redirect/"):
+		// redirect/<url-escaped target>
+		target, _ := url.PathUnescape(strings.TrimPrefix(name, "redirect/"))
+		http.Redirect(w, r, target, http.StatusFound)
 		return
 	case !ok:
 		http.NotFound(w, r)
