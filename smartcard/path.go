@@ -181,19 +181,9 @@ func (r *reader) readFileByPath(ctx context.Context, p pkcs15.Path, fids []uint1
 		}
 		return res.Data, name, nil
 	}
-	off, size := 0, fi.Size
-	if p.HasRange {
-		off, size = p.Index, p.Length
-		if fi.Size > 0 && off+size > fi.Size {
-			return nil, name, fmt.Errorf("%s: range %d+%d beyond the file size %d", name, off, size, fi.Size)
-		}
-	}
-	if size > MaxFileSize || off+size > 0x7FFF {
-		return nil, name, fmt.Errorf("%s: %d bytes exceed the limit of %d", name, size, MaxFileSize)
-	}
-	unknown := size == 0
-	if unknown {
-		size = MaxFileSize
+	off, size, unknown, err := span(p, fi, name)
+	if err != nil {
+		return nil, name, err
 	}
 	out := make([]byte, 0, min(size, 4096))
 	for len(out) < size {

@@ -698,19 +698,9 @@ func (r *reader) readFile(ctx context.Context, p pkcs15.Path) ([]byte, string, e
 	if fi.Type == apdu.FileLinearFixed || fi.Type == apdu.FileCyclic {
 		return r.readRecordEF(ctx, p, fi, name)
 	}
-	off, size := 0, fi.Size
-	if p.HasRange {
-		off, size = p.Index, p.Length
-		if fi.Size > 0 && off+size > fi.Size {
-			return nil, name, fmt.Errorf("%s: range %d+%d beyond the file size %d", name, off, size, fi.Size)
-		}
-	}
-	if size > MaxFileSize || off+size > 0x7FFF {
-		return nil, name, fmt.Errorf("%s: %d bytes exceed the limit of %d", name, size, MaxFileSize)
-	}
-	unknown := size == 0
-	if unknown {
-		size = MaxFileSize
+	off, size, unknown, err := span(p, fi, name)
+	if err != nil {
+		return nil, name, err
 	}
 	chunk := 256
 	if r.gsm {
@@ -741,6 +731,27 @@ func (r *reader) readFile(ctx context.Context, p pkcs15.Path) ([]byte, string, e
 		}
 	}
 	return out, name, nil
+}
+
+// span is the part of transparent EF fi that path p names: offset and
+// length (the whole file without an index/length), bounded by MaxFileSize
+// and the 15-bit READ BINARY offset; unknown when the card gave no size
+// (then up to MaxFileSize is read, until the card says the end).
+func span(p pkcs15.Path, fi apdu.FileInfo, name string) (off, size int, unknown bool, err error) {
+	off, size = 0, fi.Size
+	if p.HasRange {
+		off, size = p.Index, p.Length
+		if fi.Size > 0 && off+size > fi.Size {
+			return 0, 0, false, fmt.Errorf("%s: range %d+%d beyond the file size %d", name, off, size, fi.Size)
+		}
+	}
+	if size > MaxFileSize || off+size > 0x7FFF {
+		return 0, 0, false, fmt.Errorf("%s: %d bytes exceed the limit of %d", name, size, MaxFileSize)
+	}
+	if size == 0 {
+		return off, MaxFileSize, true, nil
+	}
+	return off, size, false, nil
 }
 
 func (r *reader) readRecordEF(ctx context.Context, p pkcs15.Path, fi apdu.FileInfo, name string) ([]byte, string, error) {
