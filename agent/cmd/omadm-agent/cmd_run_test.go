@@ -458,6 +458,8 @@ func TestStatusStandalone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// ... whose download descriptor asked for an install notification.
+	fw = bytes.Replace(fw, []byte(`}}`), []byte(`},"notify":{"uri":"https://fw.example.com/notify","status":900,"job":"2026-11-22T03:46:40Z","state":"pending","tries":1,"error":"connection refused"}}`), 1)
 	for path, data := range map[string][]byte{
 		filepath.Join(dir, "fumo", "fumo.json"):           fw,
 		filepath.Join(dir, "system", "system-power.json"): []byte(`{"v":1,"op":"Reboot","phase":"scheduled","boot_id":"b1","requested":"2026-11-22T05:00:00Z","source":"./Vendor/omadm/System/Reboot","correlator":"rb-1","not_before":"2026-11-23T02:00:00Z"}`),
@@ -470,7 +472,7 @@ func TestStatusStandalone(t *testing.T) {
 		}
 	}
 	_, out, _ = runCLI(t, nil, "--config", conf, "--state-dir", dir, "status")
-	for _, want := range []string{"firmware:       ./FUMO/1 State 60", "omadm-test 2026.11.1", "downloadandupdate installed", "power:          Reboot scheduled", "correlator rb-1",
+	for _, want := range []string{"firmware:       ./FUMO/1 State 60", "omadm-test 2026.11.1", "downloadandupdate installed", "power:          Reboot scheduled", "correlator rb-1", "install notify 900 pending (1 tries: connection refused)",
 		"waits for the maintenance window at " + time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC).Local().Format(time.RFC3339)} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status lacks %q:\n%s", want, out)

@@ -74,6 +74,12 @@ func printJobs(w io.Writer, cfg config.Config, stateDir string) {
 					line += "; reboot waits for the maintenance window at " + j.NotBefore.Local().Format(time.RFC3339)
 				}
 			}
+			if n := st.Notify; n != nil {
+				line += fmt.Sprintf("; install notify %d %s", int(n.Status), n.State)
+				if n.Error != "" {
+					line += fmt.Sprintf(" (%d tries: %s)", n.Tries, n.Error)
+				}
+			}
 			if m := st.Mark; m != nil {
 				line += fmt.Sprintf("; slot %s mark-good %s", m.Slot, m.Status)
 				if m.Error != "" {
