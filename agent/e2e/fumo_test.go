@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"io"
 	"context"
 	"encoding/pem"
 	"fmt"
@@ -30,8 +31,9 @@ type fumoPeers struct {
 	url    string
 	caFile string
 
-	mu   sync.Mutex
-	gets []string
+	mu      sync.Mutex
+	gets    []string
+	notices []string // bodies POSTed to /notify (DLOTA install notifications)
 }
 
 func newFUMOPeers(t *testing.T) *fumoPeers {
@@ -52,11 +54,29 @@ func newFUMOPeers(t *testing.T) *fumoPeers {
 		p.mu.Lock()
 		p.gets = append(p.gets, r.Method+" "+r.URL.Path)
 		p.mu.Unlock()
-		if r.URL.Path != "/fw/update.raucb" {
+		switch r.URL.Path {
+		case "/fw/update.raucb":
+			http.ServeContent(w, r, "update.raucb", time.Time{}, bytes.NewReader(p.bundle))
+		case "/fw/update.dd":
+			// An OMA download descriptor for the bundle (relative URIs).
+			w.Header().Set("Content-Type", "application/vnd.oma.dd+xml")
+			fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>
+<media xmlns="http://www.openmobilealliance.org/xmlns/dd">
+  <DDVersion>1.0</DDVersion>
+  <name>gateway firmware</name>
+  <type>application/octet-stream</type>
+  <size>%d</size>
+  <objectURI>update.raucb</objectURI>
+  <installNotifyURI>/notify</installNotifyURI>
+</media>`, len(p.bundle))
+		case "/notify":
+			b, _ := io.ReadAll(io.LimitReader(r.Body, 1024))
+			p.mu.Lock()
+			p.notices = append(p.notices, string(b))
+			p.mu.Unlock()
+		default:
 			http.NotFound(w, r)
-			return
 		}
-		http.ServeContent(w, r, "update.raucb", time.Time{}, bytes.NewReader(p.bundle))
 	}))
 	t.Cleanup(pkg.Close)
 	p.caFile = filepath.Join(t.TempDir(), "pkg-ca.pem")
@@ -94,6 +114,61 @@ func (p *fumoPeers) checkDownloaded(t *testing.T, stateDir string) {
 	stored, err := os.ReadFile(filepath.Join(stateDir, "fumo", fumo.PackageFile))
 	if err != nil || !bytes.Equal(stored, p.bundle) {
 		t.Errorf("the downloaded package: %v; got %d bytes, want the %d-byte bundle", err, len(stored), len(p.bundle))
+	}
+}
+
+// TestFUMODownloadDescriptorThroughTheDaemon: PkgURL names an OMA download
+// descriptor; the daemon reads it, downloads its objectURI (the RAUC
+// bundle), reports 1226 with 200 to the DM server, and POSTs "900 Success"
+// to the descriptor's installNotifyURI.
+func TestFUMODownloadDescriptorThroughTheDaemon(t *testing.T) {
+	p := newFUMOPeers(t)
+	ddURL := strings.TrimSuffix(p.url, "update.raucb") + "update.dd"
+	scenario := fmt.Sprintf(`
+recv
+expect alert 1200
+expect sessionid 1A2C
+send <Replace><CmdID>1</CmdID><Item><Target><LocURI>./FUMO/1/Download/PkgURL</LocURI></Target><Data>%s</Data></Item></Replace>
+send <Exec><CmdID>2</CmdID><Correlator>fw-dd</Correlator><Item><Target><LocURI>./FUMO/1/Download</LocURI></Target></Item></Exec>
+recv
+expect status 1 200
+expect status 2 202
+recv
+expect alert 1201
+expect alert 1226 correlator fw-dd type org.openmobilealliance.dm.firmwareupdate.download data 200
+end
+`, ddURL)
+	extra := fmt.Sprintf("\n[fumo]\nca_file = %q\nreboot = \"none\"\n", p.caFile)
+	w := startWith(t, "fumo-dd", scenario, worldOpts{extraConfig: extra}, grantFUMO)
+	p.startRAUC(t, w)
+
+	w.deliver(w.sms(w.notify(0x1A2C)))
+	w.waitDone()
+	p.mu.Lock()
+	gets := append([]string(nil), p.gets...)
+	p.mu.Unlock()
+	if len(gets) < 2 || gets[0] != "GET /fw/update.dd" || gets[1] != "GET /fw/update.raucb" {
+		t.Errorf("package server requests: got %q, want the descriptor, then the bundle", gets)
+	}
+	stored, err := os.ReadFile(filepath.Join(w.stateDir, "fumo", fumo.PackageFile))
+	if err != nil || !bytes.Equal(stored, p.bundle) {
+		t.Errorf("the downloaded package: %v; got %d bytes, want the %d-byte bundle", err, len(stored), len(p.bundle))
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		p.mu.Lock()
+		notices := append([]string(nil), p.notices...)
+		p.mu.Unlock()
+		if len(notices) > 0 {
+			if len(notices) != 1 || !strings.HasPrefix(notices[0], "900 Success") {
+				t.Errorf("install notifications: got %q, want one \"900 Success\"", notices)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no install notification reached the descriptor's installNotifyURI")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
