@@ -2,10 +2,10 @@ package e2e
 
 import (
 	"bytes"
-	"io"
 	"context"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
