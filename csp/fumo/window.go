@@ -70,46 +70,51 @@ func (p *Provider) windowWait(started time.Time) {
 		p.mu.Unlock()
 	}()
 	ctx := p.base
-	for {
-		now := p.cfg.Now()
-		open := p.cfg.Window.Open(now)
-		p.mu.Lock()
+	// stillWaiting reports whether the installed job started at started is
+	// still the one to reboot for; p.mu held.
+	stillWaiting := func() bool {
 		j := p.st.Job
-		if ctx.Err() != nil || p.rebooted || j == nil || j.Phase != PhaseInstalled || !j.Started.Equal(started) {
-			p.mu.Unlock()
+		return ctx.Err() == nil && !p.rebooted && j != nil && j.Phase == PhaseInstalled && j.Started.Equal(started)
+	}
+	// setNotBefore records when the reboot will happen (zero: now); p.mu
+	// held. A failed save only loses the new time across a restart, which
+	// recomputes it.
+	setNotBefore := func(at time.Time) {
+		j := p.st.Job
+		if at.Equal(j.NotBefore) {
 			return
 		}
 		jj := *j
-		jj.NotBefore = time.Time{}
-		if !open {
-			jj.NotBefore = p.cfg.Window.Next(now).UTC()
+		jj.NotBefore = at
+		st := p.st
+		st.Job = &jj
+		if err := saveState(p.cfg.Dir, st); err != nil {
+			p.msg = err.Error()
 		}
-		if !jj.NotBefore.Equal(j.NotBefore) {
-			st := p.st
-			st.Job = &jj
-			// A failed save only loses the new time across a restart,
-			// which recomputes it.
-			if err := saveState(p.cfg.Dir, st); err != nil {
-				p.msg = err.Error()
-			}
-			p.st = st
+		p.st = st
+	}
+	open := p.cfg.Window.Wait(ctx, p.cfg.Now, p.cfg.WindowCheck, func(next time.Time) bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if !stillWaiting() {
+			return false
 		}
-		if open {
-			p.rebooted = true
-			p.mu.Unlock()
-			if err := p.cfg.Reboot(ctx); err != nil && ctx.Err() == nil {
-				p.setMsg("reboot: " + err.Error())
-			}
-			return
-		}
+		setNotBefore(next.UTC())
+		return true
+	})
+	if !open {
+		return
+	}
+	p.mu.Lock()
+	if !stillWaiting() {
 		p.mu.Unlock()
-		t := time.NewTimer(min(jj.NotBefore.Sub(now), p.cfg.WindowCheck))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
+		return
+	}
+	setNotBefore(time.Time{})
+	p.rebooted = true
+	p.mu.Unlock()
+	if err := p.cfg.Reboot(ctx); err != nil && ctx.Err() == nil {
+		p.setMsg("reboot: " + err.Error())
 	}
 }
 

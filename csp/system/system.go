@@ -621,15 +621,10 @@ func (p *Provider) fire(gen uint64, op string, resumed bool) {
 // when that will be; false when the provider closed or the marker was
 // replaced meanwhile.
 func (p *Provider) waitWindow(gen uint64) bool {
-	for {
-		now := p.cfg.Now()
-		if p.cfg.Window.Open(now) {
-			return true
-		}
-		next := p.cfg.Window.Next(now)
+	return p.cfg.Window.Wait(p.ctx, p.cfg.Now, p.cfg.WindowCheck, func(next time.Time) bool {
 		p.mu.Lock()
+		defer p.mu.Unlock()
 		if p.gen != gen || p.m == nil {
-			p.mu.Unlock()
 			return false
 		}
 		if !p.m.NotBefore.Equal(next.UTC()) {
@@ -639,15 +634,8 @@ func (p *Provider) waitWindow(gen uint64) bool {
 			_ = saveMarker(p.cfg.StateDir, m)
 			p.m = &m
 		}
-		p.mu.Unlock()
-		t := time.NewTimer(min(next.Sub(now), p.cfg.WindowCheck))
-		select {
-		case <-p.ctx.Done():
-			t.Stop()
-			return false
-		case <-t.C:
-		}
-	}
+		return true
+	})
 }
 
 // startReporter starts the reporter goroutine unless it runs; p.mu held.

@@ -1,6 +1,7 @@
 package window
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -183,4 +184,29 @@ func (s Schedule) Next(t time.Time) time.Time {
 		}
 	}
 	return best
+}
+
+// Wait blocks until the Schedule is open and returns true; it returns
+// false when ctx ends or note says to stop. While closed it calls note
+// with the opening it waits for (so the caller can record it) and sleeps
+// until then, but never longer than check between looks at now(): a clock
+// that is set late (NTP after boot) or jumps is followed.
+func (s Schedule) Wait(ctx context.Context, now func() time.Time, check time.Duration, note func(next time.Time) bool) bool {
+	for {
+		t := now()
+		if s.Open(t) {
+			return true
+		}
+		next := s.Next(t)
+		if !note(next) {
+			return false
+		}
+		timer := time.NewTimer(min(next.Sub(t), check))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return false
+		case <-timer.C:
+		}
+	}
 }

@@ -1,8 +1,10 @@
 package window_test
 
 import (
+	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 	_ "time/tzdata" // Europe/Berlin for the daylight-saving cases, on any host
@@ -165,4 +167,49 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("%q: Next(%v) = %v is more than a week away", spec, at, n)
 		}
 	})
+}
+
+// TestWait: Wait notes the opening it waits for, follows the clock at
+// every check, returns true once open, and false when note says stop or
+// ctx ends.
+func TestWait(t *testing.T) {
+	s := mustParse(t, "02:00-03:00")
+	var clock atomic.Int64
+	clock.Store(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC).UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()).UTC() }
+	var notes []time.Time
+	done := make(chan bool, 1)
+	go func() {
+		done <- s.Wait(context.Background(), now, 5*time.Millisecond, func(next time.Time) bool {
+			notes = append(notes, next)
+			if len(notes) == 3 { // the clock is set into the window after a few looks
+				clock.Store(time.Date(2026, 11, 24, 2, 30, 0, 0, time.UTC).UnixNano())
+			}
+			return true
+		})
+	}()
+	select {
+	case ok := <-done:
+		if !ok {
+			t.Fatal("Wait returned false, want true once open")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Wait did not follow the clock into the window")
+	}
+	want := time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
+	if len(notes) != 3 || !notes[0].Equal(want) {
+		t.Errorf("notes %v, want 3 of %v", notes, want)
+	}
+	if s.Wait(context.Background(), now, time.Hour, func(time.Time) bool { return false }) != true {
+		t.Error("open at once: Wait must return true without asking note")
+	}
+	clock.Store(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC).UnixNano())
+	if s.Wait(context.Background(), now, time.Hour, func(time.Time) bool { return false }) {
+		t.Error("note said stop: Wait returned true")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if s.Wait(ctx, now, time.Hour, func(time.Time) bool { return true }) {
+		t.Error("ctx ended: Wait returned true")
+	}
 }
