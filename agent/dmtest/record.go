@@ -680,31 +680,23 @@ func credMode(cr *syncml.Cred) (string, bool) {
 	return schemeMode(cr.Meta.Type), true
 }
 
-func (c *converter) clientAuth(m *recMsg) {
-	if m.hmac && c.cliAuth != AuthHMAC {
-		c.cliAuth, c.cliFile = AuthHMAC, m.name
-		return
-	}
-	if mode, ok := credMode(m.msg.Hdr.Cred); ok && c.cliAuth == "" {
-		if mode == "" {
-			c.warnf("%s: client Cred of type %q, which the test server does not support", m.name, cleanLine(m.msg.Hdr.Cred.Meta.Type))
-			return
-		}
-		c.cliAuth, c.cliFile = mode, m.name
-	}
-}
+func (c *converter) clientAuth(m *recMsg) { c.noteAuth(m, "client", &c.cliAuth, &c.cliFile) }
 
-func (c *converter) serverAuth(m *recMsg) {
-	if m.hmac && c.srvAuth != AuthHMAC {
-		c.srvAuth, c.srvFile = AuthHMAC, m.name
+func (c *converter) serverAuth(m *recMsg) { c.noteAuth(m, "server", &c.srvAuth, &c.srvFile) }
+
+// noteAuth records in *mode (and the file it was seen in) how side
+// authenticated in message m: HMAC wins, else the first Cred's type.
+func (c *converter) noteAuth(m *recMsg, side string, mode, file *string) {
+	if m.hmac && *mode != AuthHMAC {
+		*mode, *file = AuthHMAC, m.name
 		return
 	}
-	if mode, ok := credMode(m.msg.Hdr.Cred); ok && c.srvAuth == "" {
-		if mode == "" {
-			c.warnf("%s: server Cred of type %q, which the test server does not support", m.name, cleanLine(m.msg.Hdr.Cred.Meta.Type))
+	if got, ok := credMode(m.msg.Hdr.Cred); ok && *mode == "" {
+		if got == "" {
+			c.warnf("%s: %s Cred of type %q, which the test server does not support", m.name, side, cleanLine(m.msg.Hdr.Cred.Meta.Type))
 			return
 		}
-		c.srvAuth, c.srvFile = mode, m.name
+		*mode, *file = got, m.name
 	}
 }
 
