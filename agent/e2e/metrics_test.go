@@ -91,6 +91,27 @@ end
 	if v, _ := got.Value("omadm_sessions_total", "server", id, "outcome", "ok"); v != 1 {
 		t.Errorf("after the stop, ok sessions = %v, want 1", v)
 	}
+
+	// A restarted agent counts from zero again (Prometheus counters do),
+	// but the last success is kept: "no success for a day" alerts must
+	// not reset with the agent.
+	again, err := rig.StartAgent(agentBin, w.env, nil, "--config", w.cfgPath, "--state-dir", w.stateDir, "run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := again.Stop(10 * time.Second); err != nil {
+			t.Errorf("restarted agent: %v", err)
+		}
+	})
+	got = waitScrape(t, ne, func(s metricstest.Samples) bool {
+		v, _ := s.Value("omadm_agent_state", "state", "idle")
+		ok, present := s.Value("omadm_sessions_total", "server", id, "outcome", "ok")
+		return v == 1 && present && ok == 0
+	})
+	if v, ok := got.Value("omadm_session_last_success_timestamp_seconds", "server", id); !ok || v != last {
+		t.Errorf("after a restart, last success = %v (present %t), want %v (kept)", v, ok, last)
+	}
 }
 
 // waitScrape scrapes ne until ok accepts the samples (the daemon writes the

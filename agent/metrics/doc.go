@@ -20,6 +20,11 @@
 //     then rename), mode 0644, and only when the rendering changed; a
 //     failed write leaves the previous file in place and is retried.
 //
+// LastSuccess keeps the last successful session per server in a 0600 JSON
+// file beside the tree, merged into each rendering, so that the
+// last-success gauge survives an agent restart (counters restart at zero,
+// as Prometheus counters may).
+//
 // Goroutines: Textfile.Run owns its own goroutine (the caller's); Kick is
 // safe from any goroutine and never blocks.
 package metrics

@@ -375,3 +375,61 @@ func BenchmarkTextfileWrite(b *testing.B) {
 		}
 	}
 }
+
+// TestLastSuccess: the last-success times survive a reopen (an agent
+// restart), only move forward, and fill in servers without a success
+// since the start; a damaged file is reported and then rewritten.
+func TestLastSuccess(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "metrics", "last-success.json")
+	l, err := metrics.OpenLastSuccess(path)
+	if err != nil {
+		t.Fatalf("missing file: %v", err)
+	}
+	t1 := t0.Add(time.Hour)
+	if err := l.Record("dm.example", t1); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Record("dm.example", t0); err != nil { // older: ignored
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("file: %v, mode %v; want 0600", err, fi.Mode().Perm())
+	}
+	l2, err := metrics.OpenLastSuccess(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := l2.Merge(agent.Snapshot{Servers: []agent.ServerState{{ServerID: "dm.example"}, {ServerID: "other"}}})
+	if !s.Servers[0].LastSuccess.Equal(t1) || !s.Servers[1].LastSuccess.IsZero() {
+		t.Errorf("after reopen: %v, %v; want %v and zero", s.Servers[0].LastSuccess, s.Servers[1].LastSuccess, t1)
+	}
+	// A success in this run is newer: it wins and is saved by Merge.
+	t2 := t1.Add(time.Minute)
+	s, err = l2.Merge(agent.Snapshot{Servers: []agent.ServerState{{ServerID: "dm.example", LastSuccess: t2}}})
+	if err != nil || !s.Servers[0].LastSuccess.Equal(t2) {
+		t.Errorf("newer in-memory success: %v, %v", s.Servers[0].LastSuccess, err)
+	}
+	l5, err := metrics.OpenLastSuccess(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := l5.Merge(agent.Snapshot{Servers: []agent.ServerState{{ServerID: "dm.example"}}}); !s.Servers[0].LastSuccess.Equal(t2) {
+		t.Errorf("Merge did not save the newer success: %v", s.Servers[0].LastSuccess)
+	}
+	// Damaged: an error, an empty store, and the next Record repairs it.
+	if err := os.WriteFile(path, []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l3, err := metrics.OpenLastSuccess(path)
+	if err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("damaged file: got %v, want an error naming it", err)
+	}
+	if err := l3.Record("dm.example", t2); err != nil {
+		t.Fatal(err)
+	}
+	if l4, err := metrics.OpenLastSuccess(path); err != nil {
+		t.Errorf("after the rewrite: %v", err)
+	} else if s, _ := l4.Merge(agent.Snapshot{Servers: []agent.ServerState{{ServerID: "dm.example"}}}); !s.Servers[0].LastSuccess.Equal(t2) {
+		t.Errorf("after the rewrite: %v, want %v", s.Servers[0].LastSuccess, t2)
+	}
+}

@@ -80,7 +80,7 @@ func (t *Textfile) Write() error {
 	if t.last != nil && bytes.Equal(buf.Bytes(), t.last) {
 		return nil
 	}
-	if err := writeAtomic(t.path, buf.Bytes()); err != nil {
+	if err := writeAtomic(t.path, buf.Bytes(), 0o644); err != nil {
 		return err
 	}
 	t.last = buf.Bytes()
@@ -117,7 +117,7 @@ func writeErr(path string, err error) error {
 // writeAtomic writes data to a temporary file next to path and renames it
 // over path, so a reader sees the old file or the new one, never a part.
 // On any error the old file is left as it was.
-func writeAtomic(path string, data []byte) (err error) {
+func writeAtomic(path string, data []byte, mode os.FileMode) (err error) {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return writeErr(path, err)
@@ -131,7 +131,7 @@ func writeAtomic(path string, data []byte) (err error) {
 	if _, err = f.Write(data); err != nil {
 		return writeErr(path, err)
 	}
-	if err = f.Chmod(0o644); err != nil {
+	if err = f.Chmod(mode); err != nil {
 		return writeErr(path, err)
 	}
 	if err = f.Close(); err != nil {

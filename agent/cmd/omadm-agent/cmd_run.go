@@ -351,8 +351,18 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 
 	var textfile *metrics.Textfile
 	if cfg.Metrics.Textfile != "" {
+		// The last success per server outlives restarts (alerts on "no
+		// success for a day" must not reset with the agent).
+		lastOK, err := metrics.OpenLastSuccess(filepath.Join(stateDir, "metrics", "last-success.json"))
+		if err != nil {
+			log.Warn("last-success times not read; starting without them", "err", err)
+		}
 		textfile = metrics.NewTextfile(cfg.Metrics.Textfile, cfg.Metrics.Interval, func() []metrics.Family {
-			return append(metrics.FromSnapshot(a.Snapshot()), jobMetrics(cfg, stateDir)...)
+			snap, err := lastOK.Merge(a.Snapshot())
+			if err != nil {
+				log.Warn("last-success times not saved", "err", err)
+			}
+			return append(metrics.FromSnapshot(snap), jobMetrics(cfg, stateDir)...)
 		}, func(err error) {
 			if err != nil {
 				log.Warn("metrics file not written; will retry", "err", err)
