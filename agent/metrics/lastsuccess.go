@@ -49,6 +49,16 @@ func OpenLastSuccess(path string) (*LastSuccess, error) {
 	return l, nil
 }
 
+// LastSuccessFile is the store's file name in <state_dir>/metrics.
+const LastSuccessFile = "last-success.json"
+
+// Get returns the last success of serverID kept in the store (zero: none).
+func (l *LastSuccess) Get(serverID string) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.at[serverID]
+}
+
 // Record notes a successful session of serverID that ended at t and
 // rewrites the file (atomically) when that moves the time forward.
 func (l *LastSuccess) Record(serverID string, t time.Time) error {

@@ -353,7 +353,7 @@ func runDaemon(ctx context.Context, c *cli, opts daemonOptions) error {
 	if cfg.Metrics.Textfile != "" {
 		// The last success per server outlives restarts (alerts on "no
 		// success for a day" must not reset with the agent).
-		lastOK, err := metrics.OpenLastSuccess(filepath.Join(stateDir, "metrics", "last-success.json"))
+		lastOK, err := metrics.OpenLastSuccess(filepath.Join(stateDir, "metrics", metrics.LastSuccessFile))
 		if err != nil {
 			log.Warn("last-success times not read; starting without them", "err", err)
 		}
@@ -846,8 +846,13 @@ func statusStandalone(ctx context.Context, c *cli, cfg config.Config) error {
 		if len(accs) == 0 {
 			fmt.Fprintf(w, "  (none)\n")
 		}
+		// Kept by the daemon when [metrics] textfile is set.
+		lastOK, _ := metrics.OpenLastSuccess(filepath.Join(dir, "metrics", metrics.LastSuccessFile))
 		for _, a := range accs {
 			fmt.Fprintf(w, "  %-30s %s\n", a.ServerID, a.Addr)
+			if at := lastOK.Get(a.ServerID); !at.IsZero() {
+				fmt.Fprintf(w, "  %-30s last successful session %s\n", "", at.Local().Format(time.RFC3339))
+			}
 		}
 		if aerr != nil {
 			fmt.Fprintf(w, "unusable accounts: %s\n", strings.ReplaceAll(aerr.Error(), "\n", "; "))

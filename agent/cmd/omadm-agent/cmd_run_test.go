@@ -19,6 +19,7 @@ import (
 	"github.com/omadm-agent/omadm-agent/agent"
 	"github.com/omadm-agent/omadm-agent/agent/dbusapi"
 	"github.com/omadm-agent/omadm-agent/agent/dbusapi/dbusapitest"
+	"github.com/omadm-agent/omadm-agent/agent/metrics"
 	"github.com/omadm-agent/omadm-agent/agent/notification"
 	"github.com/omadm-agent/omadm-agent/agent/outbox"
 	"github.com/omadm-agent/omadm-agent/tree"
@@ -439,11 +440,18 @@ func TestStatusStandalone(t *testing.T) {
 	if _, err := ob.Add("dm.example.com", tree.Alert{Type: "org.openmobilealliance.dm.firmwareupdate.downloadandupdate", Data: []byte("200")}); err != nil {
 		t.Fatal(err)
 	}
+	// The daemon kept the last success (metrics on).
+	okAt := time.Date(2026, 11, 22, 5, 0, 0, 0, time.UTC)
+	ls, _ := metrics.OpenLastSuccess(filepath.Join(dir, "metrics", metrics.LastSuccessFile))
+	if err := ls.Record("dm.example.com", okAt); err != nil {
+		t.Fatal(err)
+	}
 	code, out, stderr := runCLI(t, nil, "--config", conf, "--state-dir", dir, "status")
 	if code != 0 {
 		t.Fatalf("status: exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"not running", "dm.example.com", "https://dm.example.com/dm", "pending alerts: 1"} {
+	for _, want := range []string{"not running", "dm.example.com", "https://dm.example.com/dm", "pending alerts: 1",
+		"last successful session " + okAt.Local().Format(time.RFC3339)} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status lacks %q:\n%s", want, out)
 		}
