@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 
 	"github.com/omadm-agent/omadm-agent/agent/dbusapi"
 	"github.com/omadm-agent/omadm-agent/agent/outbox"
@@ -17,7 +19,8 @@ import (
 	"github.com/omadm-agent/omadm-agent/tree"
 )
 
-const planUsage = `usage: omadm-agent plan [--server SERVERID] FILE   (a server package, SyncML DM XML or WBXML; - for stdin)
+const planUsage = `usage: omadm-agent plan [--server SERVERID] FILE|RECORD_DIR   (a server package, SyncML DM XML or WBXML; - for stdin;
+                                                          or a session record: each server message in order)
 
 A dry run: what the device would answer to each command of FILE if the
 server sent it now (existence, DDF, format, the server's ACL, whether the
@@ -40,45 +43,103 @@ func cmdPlan(ctx context.Context, c *cli, args []string) error {
 	if len(pos) != 1 {
 		return usagef("plan takes one FILE")
 	}
-	in, name, err := c.openInput(pos)
-	if err != nil {
-		return err
+	files := []string{pos[0]}
+	if fi, err := os.Stat(pos[0]); err == nil && fi.IsDir() {
+		if files, err = serverMessages(pos[0]); err != nil {
+			return err
+		}
 	}
-	data, err := io.ReadAll(io.LimitReader(in, dbusapi.MaxFileSize+1))
-	in.Close()
-	if err != nil {
-		return fmt.Errorf("read %s: %w", name, err)
-	}
-	if len(data) > dbusapi.MaxFileSize {
-		return fmt.Errorf("%s: larger than %d bytes", name, dbusapi.MaxFileSize)
-	}
-	if _, _, err := syncml.Decode(data); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	if cl := c.runningAgent(ctx); cl != nil {
-		defer cl.Close()
-		f, err := pipeOf(data)
+	var packages [][]byte
+	for _, name := range files {
+		in, name, err := c.openInput([]string{name})
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		out, err := cl.PlanFile(ctx, f, *server)
+		data, err := io.ReadAll(io.LimitReader(in, dbusapi.MaxFileSize+1))
+		in.Close()
 		if err != nil {
-			return fmt.Errorf("agent daemon: %s", oneLine(err))
+			return fmt.Errorf("read %s: %w", name, err)
 		}
-		fmt.Fprintf(c.stdout, "(planned by the agent daemon)\n%s", out)
-		return nil
+		if len(data) > dbusapi.MaxFileSize {
+			return fmt.Errorf("%s: larger than %d bytes", name, dbusapi.MaxFileSize)
+		}
+		if _, _, err := syncml.Decode(data); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		packages = append(packages, data)
 	}
-	t, accs, err := c.openSessionTree(ctx)
-	if err != nil {
-		return err
+	var plan func(data []byte) (string, error)
+	if cl := c.runningAgent(ctx); cl != nil {
+		defer cl.Close()
+		fmt.Fprintln(c.stdout, "(planned by the agent daemon)")
+		plan = func(data []byte) (string, error) {
+			f, err := pipeOf(data)
+			if err != nil {
+				return "", err
+			}
+			defer f.Close()
+			out, err := cl.PlanFile(ctx, f, *server)
+			if err != nil {
+				return "", fmt.Errorf("agent daemon: %s", oneLine(err))
+			}
+			return out, nil
+		}
+	} else {
+		t, accs, err := c.openSessionTree(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(c.stdout, "(standalone: the agent daemon is not running, so the D-Bus objects are not mounted and their commands show 404)")
+		plan = func(data []byte) (string, error) { return planText(ctx, c, t, accs, *server, data) }
 	}
-	out, err := planText(ctx, c, t, accs, *server, data)
-	if err != nil {
-		return err
+	for i, data := range packages {
+		if len(files) > 1 {
+			fmt.Fprintf(c.stdout, "== %s\n", filepath.Base(files[i]))
+		}
+		out, err := plan(data)
+		if err != nil {
+			return fmt.Errorf("%s: %w", files[i], err)
+		}
+		fmt.Fprint(c.stdout, out)
 	}
-	fmt.Fprintf(c.stdout, "(standalone: the agent daemon is not running, so the D-Bus objects are not mounted and their commands show 404)\n%s", out)
 	return nil
+}
+
+// serverMessages lists the server messages of a session record directory
+// (NNNN-server.xml or .wbxml, in order), or of the one record inside dir
+// (what "session --record DIR" writes).
+func serverMessages(dir string) ([]string, error) {
+	list := func(d string) []string {
+		var out []string
+		for _, ext := range []string{"xml", "wbxml"} {
+			m, _ := filepath.Glob(filepath.Join(d, "[0-9][0-9][0-9][0-9]-server."+ext))
+			out = append(out, m...)
+		}
+		sort.Strings(out)
+		return out
+	}
+	if files := list(dir); len(files) > 0 {
+		return files, nil
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var subs []string
+	for _, e := range ents {
+		if e.IsDir() {
+			if files := list(filepath.Join(dir, e.Name())); len(files) > 0 {
+				subs = append(subs, e.Name())
+			}
+		}
+	}
+	switch len(subs) {
+	case 0:
+		return nil, fmt.Errorf("%s: no server messages (NNNN-server.xml or .wbxml) of a session record", dir)
+	case 1:
+		return list(filepath.Join(dir, subs[0])), nil
+	}
+	return nil, fmt.Errorf("%s holds %d session records (%s): name one", dir, len(subs), strings.Join(subs, ", "))
 }
 
 // planText plans pkg for serverID on the standalone tree t.
