@@ -69,13 +69,21 @@ test-cross-version: cross ## run each cross-built binary's "version" under qemu-
 	qemu-mipsel-static bin/omadm-agent-linux-mipsle version | grep -q ' linux/mipsle '
 	@for b in bin/omadm-agent-linux-*; do printf '%s: ' $$b; qemu-$$(case $$b in *arm64) echo aarch64;; *arm) echo arm;; *mipsle) echo mipsel;; esac)-static $$b version; done
 
+# Go 1.26's fuzzer can end a time-limited run with "context deadline
+# exceeded" and no failing input (golang/go#75804, fixed in 1.27): that is
+# reported and skipped; any run that writes a failing input fails make fuzz.
 fuzz: ## run every fuzz target for FUZZTIME each (default 60s)
 	@set -e; for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 	    echo "== $$pkg $$f ($(FUZZTIME))"; \
-	    $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) $$pkg; \
+	    if ! $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) $$pkg > .fuzz.out 2>&1; then \
+	      cat .fuzz.out; \
+	      if grep -q 'context deadline exceeded' .fuzz.out && ! grep -q 'Failing input written' .fuzz.out; then \
+	        echo "   (the fuzzer's own end-of-run timeout, golang/go#75804: no failing input; going on)"; \
+	      else rm -f .fuzz.out; exit 1; fi; \
+	    else cat .fuzz.out; fi; \
 	  done; \
-	done
+	done; rm -f .fuzz.out
 
 bench: ## run every benchmark (figures go into BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
