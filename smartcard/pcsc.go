@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/omadm-agent/omadm-agent/smartcard/pcsc"
 )
@@ -44,7 +43,7 @@ func ReadBootstrapFromReader(ctx context.Context, socketPath, readerName string)
 		return nil, err
 	}
 	defer func() {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		dctx, cancel := cleanupContext(ctx)
 		defer cancel()
 		card.Disconnect(dctx, pcsc.LeaveCard)
 	}()

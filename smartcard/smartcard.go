@@ -341,12 +341,8 @@ func (r *reader) viaChannel(ctx context.Context, aid []byte, bs *Bootstrap) (doc
 		return nil, fallback("%w: MANAGE CHANNEL returned channel %d", ErrChannelRefused, ch)
 	}
 	defer func() {
-		cctx := ctx
-		if ctx.Err() != nil {
-			var cancel context.CancelFunc
-			cctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-			defer cancel()
-		}
+		cctx, cancel := cleanupContext(ctx)
+		defer cancel()
 		cl, _ := apdu.CloseChannel(ch)
 		res, cerr := r.exchange(cctx, cl)
 		if cerr == nil {
@@ -385,12 +381,8 @@ func (r *reader) readApp(ctx context.Context, o AppOpener) (doc *Bootstrap, err 
 		return nil, fmt.Errorf("%w: %w", ErrChannelRefused, err)
 	}
 	defer func() {
-		cctx := ctx
-		if ctx.Err() != nil {
-			var cancel context.CancelFunc
-			cctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-			defer cancel()
-		}
+		cctx, cancel := cleanupContext(ctx)
+		defer cancel()
 		if cerr := o.CloseApp(cctx); cerr != nil {
 			r.warn = append(r.warn, fmt.Sprintf("closing the application channel: %v", cerr))
 		}
@@ -752,6 +744,16 @@ func span(p pkcs15.Path, fi apdu.FileInfo, name string) (off, size int, unknown 
 		return off, MaxFileSize, true, nil
 	}
 	return off, size, false, nil
+}
+
+// cleanupContext is the context for closing what a read opened (a logical
+// channel, a card connection): ctx while it lives, else a detached one of
+// 2 s, so that a cancelled read still closes.
+func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx.Err() == nil {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 }
 
 func (r *reader) readRecordEF(ctx context.Context, p pkcs15.Path, fi apdu.FileInfo, name string) ([]byte, string, error) {

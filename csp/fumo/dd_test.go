@@ -17,22 +17,7 @@ import (
 	"time"
 )
 
-func ddFiles(t testing.TB) map[string][]byte {
-	t.Helper()
-	paths, err := filepath.Glob("../../testdata/fumo/*.dd")
-	if err != nil || len(paths) == 0 {
-		t.Fatalf("no descriptors in testdata/fumo (%v)", err)
-	}
-	out := map[string][]byte{}
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[filepath.Base(p)] = b
-	}
-	return out
-}
+func ddFiles(t testing.TB) map[string][]byte { return testdataFiles(t, "*.dd") }
 
 // ddDoc writes a descriptor; empty fields are left out.
 func ddDoc(objectURI string, size int64, typ, notify, extra string) []byte {

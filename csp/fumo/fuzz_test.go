@@ -10,11 +10,15 @@ import (
 	"testing"
 )
 
-func stateFiles(t testing.TB) map[string][]byte {
+func stateFiles(t testing.TB) map[string][]byte { return testdataFiles(t, "*.json") }
+
+// testdataFiles reads the files of testdata/fumo matching pattern, by
+// base name; none is a failure.
+func testdataFiles(t testing.TB, pattern string) map[string][]byte {
 	t.Helper()
-	paths, err := filepath.Glob("../../testdata/fumo/*.json")
+	paths, err := filepath.Glob(filepath.Join("../../testdata/fumo", pattern))
 	if err != nil || len(paths) == 0 {
-		t.Fatalf("no state files in testdata/fumo (%v)", err)
+		t.Fatalf("no %s files in testdata/fumo (%v)", pattern, err)
 	}
 	out := map[string][]byte{}
 	for _, p := range paths {
